@@ -1,0 +1,60 @@
+// The dsv4 command line: parses only the subcommand and hands over to the part that
+// owns it.
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/cli.hpp"
+
+namespace {
+
+constexpr const char* kVersion = "0.1.0";
+
+constexpr const char* kHelp =
+    "dsv4 — a coding agent for DeepSeek V4 with its own engine, tools and sandbox\n"
+    "\n"
+    "usage: dsv4 COMMAND [ARGS...]\n"
+    "\n"
+    "commands:\n"
+    "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
+    "  bench search DIR PATTERN             code search against ripgrep\n"
+    "\n"
+    "  --help, -h      this text;  COMMAND --help for one command\n"
+    "  --version       the version\n";
+
+struct Command {
+  std::string_view name;
+  int (*run)(const std::vector<std::string>&);
+};
+
+const Command kCommands[] = {
+    {"tool", dsv4::tools::tool_command},
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kHelp;
+    return args.empty() ? 2 : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "dsv4 " << kVersion << "\n";
+    return 0;
+  }
+  for (const Command& c : kCommands) {
+    if (c.name == args[0]) {
+      args.erase(args.begin());
+      try {
+        return c.run(args);
+      } catch (const std::exception& e) {
+        std::cerr << "dsv4 " << c.name << ": " << e.what() << "\n";
+        return 1;
+      }
+    }
+  }
+  std::cerr << "dsv4: unknown command '" << args[0] << "'; run 'dsv4 --help' for the list\n";
+  return 2;
+}

@@ -1,0 +1,6 @@
+#pragma once
+// The built-in tools, one definition each in its own file under tools/.
+#include "tools/tool.hpp"
+
+namespace dsv4::tools::builtin {
+}  // namespace dsv4::tools::builtin
