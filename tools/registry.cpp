@@ -2,7 +2,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include <array>
 #include <system_error>
 
 #include "prompts/prompts.hpp"
@@ -13,8 +12,10 @@
 namespace dsv4::tools {
 namespace {
 
-const std::array<const Tool*, 0> kTools{{
-}};
+// One line per tool; the order is the order the model sees them in.
+const Tool* const kTools[] = {
+    nullptr,  // keeps the list non-empty until the first tool lands
+};
 
 // The biggest string or array in `v` by serialized size, to be halved next.
 Json* largest_part(Json& v, size_t& best) {
@@ -62,7 +63,8 @@ void bound(Json& result) {
 std::span<const Tool> all_tools() {
   static const std::vector<Tool> tools = [] {
     std::vector<Tool> v;
-    for (const Tool* t : kTools) v.push_back(*t);
+    for (const Tool* t : kTools)
+      if (t) v.push_back(*t);
     return v;
   }();
   return tools;
