@@ -74,10 +74,14 @@ static Fd open_checked(int rootfd, const std::string& rel, int flags, mode_t mod
   int fd = open_beneath(rootfd, rel, flags, mode);
   if (fd < 0) {
     int err = errno;
-    if (err == EXDEV || err == ELOOP)
+    if (err == EXDEV)
       throw AccessDenied("'" + std::string(shown) +
                          "' resolves outside the workspace (through a symlink); "
                          "refused");
+    if (err == ELOOP)
+      throw std::system_error(err, std::generic_category(),
+                              "cannot open '" + std::string(shown) +
+                                  "', a symlink loop or too long a chain of symlinks");
     throw std::system_error(err, std::generic_category(),
                             "cannot open '" + std::string(shown) + "'");
   }
@@ -85,7 +89,8 @@ static Fd open_checked(int rootfd, const std::string& rel, int flags, mode_t mod
 }
 
 Fd Workspace::open_read(std::string_view path) const {
-  return open_checked(root_fd_.get(), relative(path), O_RDONLY, 0, path);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; reads of files are unaffected.
+  return open_checked(root_fd_.get(), relative(path), O_RDONLY | O_NONBLOCK, 0, path);
 }
 
 Fd Workspace::open_dir(std::string_view path) const {
@@ -138,10 +143,10 @@ void Workspace::write_atomic(std::string_view path, std::string_view content) co
   struct ::stat st {};
   if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
     if (S_ISLNK(st.st_mode)) {
-      // Writing through a link would replace the link; write its (confined) target.
-      Fd target = open_checked(root_fd_.get(), rel, O_RDONLY, 0, path);
-      if (::fstat(target.get(), &st) != 0)
-        throw std::system_error(errno, std::generic_category(), "cannot stat target");
+      // Renaming onto the link would replace the link; write its (confined) target.
+      Fd target = open_checked(root_fd_.get(), rel, O_PATH, 0, path);
+      auto real = fs::read_symlink("/proc/self/fd/" + std::to_string(target.get()));
+      return write_atomic(real.string(), content);
     }
     if (S_ISDIR(st.st_mode))
       throw std::runtime_error("'" + std::string(path) + "' is a folder, not a file");
