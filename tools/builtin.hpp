@@ -3,4 +3,8 @@
 #include "tools/tool.hpp"
 
 namespace dsv4::tools::builtin {
+extern const Tool read_file;
+extern const Tool write_file;
+extern const Tool edit_file;
+extern const Tool apply_patch;
 }  // namespace dsv4::tools::builtin

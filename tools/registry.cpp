@@ -15,6 +15,10 @@ namespace {
 // One line per tool; the order is the order the model sees them in.
 const Tool* const kTools[] = {
     nullptr,  // keeps the list non-empty until the first tool lands
+    &builtin::read_file,
+    &builtin::write_file,
+    &builtin::edit_file,
+    &builtin::apply_patch,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.
