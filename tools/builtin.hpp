@@ -3,4 +3,6 @@
 #include "tools/tool.hpp"
 
 namespace dsv4::tools::builtin {
+extern const Tool list_files;
+extern const Tool search_text;
 }  // namespace dsv4::tools::builtin
