@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/bench.hpp"
 #include "tools/cli.hpp"
 
 namespace {
@@ -30,6 +31,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
+    {"bench", dsv4::agent::bench_command},
 };
 
 }  // namespace

@@ -7,4 +7,6 @@ extern const Tool read_file;
 extern const Tool write_file;
 extern const Tool edit_file;
 extern const Tool apply_patch;
+extern const Tool list_files;
+extern const Tool search_text;
 }  // namespace dsv4::tools::builtin

@@ -19,6 +19,8 @@ const Tool* const kTools[] = {
     &builtin::write_file,
     &builtin::edit_file,
     &builtin::apply_patch,
+    &builtin::list_files,
+    &builtin::search_text,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.
