@@ -3,4 +3,11 @@
 #include "tools/tool.hpp"
 
 namespace dsv4::tools::builtin {
+extern const Tool git_status;
+extern const Tool git_diff;
+extern const Tool git_log;
+extern const Tool git_show;
+extern const Tool git_blame;
+extern const Tool git_commit;
+extern const Tool git_branch;
 }  // namespace dsv4::tools::builtin

@@ -15,6 +15,13 @@ namespace {
 // One line per tool; the order is the order the model sees them in.
 const Tool* const kTools[] = {
     nullptr,  // keeps the list non-empty until the first tool lands
+    &builtin::git_status,
+    &builtin::git_diff,
+    &builtin::git_log,
+    &builtin::git_show,
+    &builtin::git_blame,
+    &builtin::git_commit,
+    &builtin::git_branch,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.
