@@ -9,4 +9,11 @@ extern const Tool edit_file;
 extern const Tool apply_patch;
 extern const Tool list_files;
 extern const Tool search_text;
+extern const Tool git_status;
+extern const Tool git_diff;
+extern const Tool git_log;
+extern const Tool git_show;
+extern const Tool git_blame;
+extern const Tool git_commit;
+extern const Tool git_branch;
 }  // namespace dsv4::tools::builtin

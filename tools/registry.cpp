@@ -21,6 +21,13 @@ const Tool* const kTools[] = {
     &builtin::apply_patch,
     &builtin::list_files,
     &builtin::search_text,
+    &builtin::git_status,
+    &builtin::git_diff,
+    &builtin::git_log,
+    &builtin::git_show,
+    &builtin::git_blame,
+    &builtin::git_commit,
+    &builtin::git_branch,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.
