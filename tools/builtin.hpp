@@ -16,4 +16,7 @@ extern const Tool git_show;
 extern const Tool git_blame;
 extern const Tool git_commit;
 extern const Tool git_branch;
+extern const Tool shell;
+extern const Tool shell_status;
+extern const Tool shell_kill;
 }  // namespace dsv4::tools::builtin

@@ -28,6 +28,9 @@ const Tool* const kTools[] = {
     &builtin::git_blame,
     &builtin::git_commit,
     &builtin::git_branch,
+    &builtin::shell,
+    &builtin::shell_status,
+    &builtin::shell_kill,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.
