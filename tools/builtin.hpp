@@ -3,4 +3,5 @@
 #include "tools/tool.hpp"
 
 namespace dsv4::tools::builtin {
+extern const Tool outline;
 }  // namespace dsv4::tools::builtin

@@ -15,6 +15,7 @@ namespace {
 // One line per tool; the order is the order the model sees them in.
 const Tool* const kTools[] = {
     nullptr,  // keeps the list non-empty until the first tool lands
+    &builtin::outline,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.
