@@ -33,7 +33,8 @@ fi
 # npm packages (tree-sitter grammars, test clients, reference tools), pinned by the lock.
 if [[ -f package-lock.json ]] && ! cmp -s package-lock.json node_modules/.dsv4-installed-lock; then
   echo "setup: installing npm packages"
-  npm ci --no-audit --no-fund --loglevel=error
+  # Only the grammars' C sources are used: no native addon builds.
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
   cp package-lock.json node_modules/.dsv4-installed-lock
 fi
 echo "setup: ready"

@@ -19,4 +19,5 @@ extern const Tool git_branch;
 extern const Tool shell;
 extern const Tool shell_status;
 extern const Tool shell_kill;
+extern const Tool outline;
 }  // namespace dsv4::tools::builtin

@@ -31,6 +31,7 @@ const Tool* const kTools[] = {
     &builtin::shell,
     &builtin::shell_status,
     &builtin::shell_kill,
+    &builtin::outline,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.

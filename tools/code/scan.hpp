@@ -1,0 +1,43 @@
+#pragma once
+// Reading source files for code intelligence, one or the whole workspace, in parallel.
+#include <cstddef>
+#include <functional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tools/code/languages.hpp"
+
+namespace dsv4::sandbox {
+class Workspace;
+}
+
+namespace dsv4::tools::code {
+
+// Larger files are skipped by searches and refused by outline: generated or vendored
+// code, where a parse costs seconds and the answer is noise.
+inline constexpr size_t kMaxSourceBytes = 2 * 1024 * 1024;
+
+struct SourceFile {
+  std::string path;  // workspace-relative
+  const Language* language = nullptr;
+};
+
+// Why a file was not read; nothing when it was.
+enum class Skip { none, too_large, binary };
+
+// Reads the workspace file `path` into `text`, unless it is over kMaxSourceBytes or looks
+// binary (a NUL byte in its first 8 KiB). Throws for unreadable files.
+Skip read_source(const sandbox::Workspace& workspace, std::string_view path, std::string& text);
+
+// The supported source files under `path` (a folder or one file), skipping what
+// .gitignore ignores, sorted by path.
+std::vector<SourceFile> source_files(const sandbox::Workspace& workspace, std::string_view path);
+
+// Runs `work(i)` for i in [0, count) on a few threads; stops early when `stop` is
+// requested. `work` must be safe to run concurrently for different i; the first
+// exception it throws stops the rest and is rethrown.
+void parallel_for(size_t count, std::stop_token stop, const std::function<void(size_t)>& work);
+
+}  // namespace dsv4::tools::code
