@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/bench.hpp"
+#include "sandbox/cli.hpp"
 #include "tools/cli.hpp"
 
 namespace {
@@ -20,6 +21,7 @@ constexpr const char* kHelp =
     "commands:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
+    "  sandbox check                        what command isolation this machine supports\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -32,6 +34,7 @@ struct Command {
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
     {"bench", dsv4::agent::bench_command},
+    {"sandbox", dsv4::sandbox::sandbox_command},
 };
 
 }  // namespace
