@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/tokenizer_cli.hpp"
 #include "tools/cli.hpp"
 
 namespace {
@@ -18,7 +19,10 @@ constexpr const char* kHelp =
     "\n"
     "commands:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
+    "  tokenize --tokenizer DIR (--text T | --file F)   token ids as a JSON array\n"
+    "  detokenize --tokenizer DIR --ids JSON            the text of token ids\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
+    "  bench tokenize                       tokenizer speed against the npm reference\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -28,8 +32,26 @@ struct Command {
   int (*run)(const std::vector<std::string>&);
 };
 
+// `dsv4 bench NAME ...`: the benchmarks, each against a peer measured in the same run.
+const Command kBenchmarks[] = {
+    {"tokenize", dsv4::engine::bench_tokenize_command},
+};
+
+int bench_command(const std::vector<std::string>& args) {
+  for (const Command& b : kBenchmarks) {
+    if (!args.empty() && b.name == args[0]) return b.run({args.begin() + 1, args.end()});
+  }
+  std::cerr << "dsv4 bench: name a benchmark:";
+  for (const Command& b : kBenchmarks) std::cerr << " " << b.name;
+  std::cerr << "\n";
+  return 2;
+}
+
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
+    {"tokenize", dsv4::engine::tokenize_command},
+    {"detokenize", dsv4::engine::detokenize_command},
+    {"bench", bench_command},
 };
 
 }  // namespace
