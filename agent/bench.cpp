@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "engine/tokenizer_cli.hpp"
 #include "tools/bench_search.hpp"
 
 namespace dsv4::agent {
@@ -18,6 +19,8 @@ struct Bench {
 const Bench kBenches[] = {
     {"search", "DIR PATTERN [--ignore-case] [--runs N]   search_text against ripgrep",
      tools::bench_search_command},
+    {"tokenize", "[--tokenizer DIR] [--corpus FILE]          tokenizer against the npm reference",
+     engine::bench_tokenize_command},
 };
 
 void print_usage(std::ostream& out) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/bench.hpp"
+#include "engine/tokenizer_cli.hpp"
 #include "sandbox/cli.hpp"
 #include "tools/cli.hpp"
 
@@ -20,7 +21,10 @@ constexpr const char* kHelp =
     "\n"
     "commands:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
+    "  tokenize --tokenizer DIR (--text T | --file F)   token ids as a JSON array\n"
+    "  detokenize --tokenizer DIR --ids JSON            the text of token ids\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
+    "  bench tokenize                       tokenizer speed against the npm reference\n"
     "  sandbox check                        what command isolation this machine supports\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
@@ -33,6 +37,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
+    {"tokenize", dsv4::engine::tokenize_command},
+    {"detokenize", dsv4::engine::detokenize_command},
     {"bench", dsv4::agent::bench_command},
     {"sandbox", dsv4::sandbox::sandbox_command},
 };
