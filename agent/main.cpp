@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/encoding_cli.hpp"
 #include "tools/cli.hpp"
 
 namespace {
@@ -19,6 +20,8 @@ constexpr const char* kHelp =
     "commands:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
+    "  encode --messages FILE [...]         render a conversation into the V4 prompt\n"
+    "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -30,6 +33,8 @@ struct Command {
 
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
+    {"encode", dsv4::engine::encode_command},
+    {"parse", dsv4::engine::parse_command},
 };
 
 }  // namespace
