@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/bench.hpp"
+#include "engine/encoding_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "sandbox/cli.hpp"
 #include "tools/cli.hpp"
@@ -24,6 +25,8 @@ constexpr const char* kHelp =
     "  tokenize --tokenizer DIR (--text T | --file F)   token ids as a JSON array\n"
     "  detokenize --tokenizer DIR --ids JSON            the text of token ids\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
+    "  encode --messages FILE [...]         render a conversation into the V4 prompt\n"
+    "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
     "  bench tokenize                       tokenizer speed against the npm reference\n"
     "  sandbox check                        what command isolation this machine supports\n"
     "\n"
@@ -39,6 +42,8 @@ const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
     {"tokenize", dsv4::engine::tokenize_command},
     {"detokenize", dsv4::engine::detokenize_command},
+    {"encode", dsv4::engine::encode_command},
+    {"parse", dsv4::engine::parse_command},
     {"bench", dsv4::agent::bench_command},
     {"sandbox", dsv4::sandbox::sandbox_command},
 };
