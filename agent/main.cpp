@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tools/cli.hpp"
+#include "tools/mcp/server.hpp"
 
 namespace {
 
@@ -18,6 +19,7 @@ constexpr const char* kHelp =
     "\n"
     "commands:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
+    "  mcp [--root DIR] [--read-only]       MCP server on stdio exposing the tools\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
@@ -30,6 +32,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
+    {"mcp", dsv4::tools::mcp::mcp_command},
 };
 
 }  // namespace
