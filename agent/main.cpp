@@ -10,6 +10,7 @@
 #include "engine/tokenizer_cli.hpp"
 #include "sandbox/cli.hpp"
 #include "tools/cli.hpp"
+#include "tools/mcp/server.hpp"
 
 namespace {
 
@@ -24,6 +25,7 @@ constexpr const char* kHelp =
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
     "  tokenize --tokenizer DIR (--text T | --file F)   token ids as a JSON array\n"
     "  detokenize --tokenizer DIR --ids JSON            the text of token ids\n"
+    "  mcp [--root DIR] [--read-only]       MCP server on stdio exposing the tools\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
     "  encode --messages FILE [...]         render a conversation into the V4 prompt\n"
     "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
@@ -46,6 +48,7 @@ const Command kCommands[] = {
     {"parse", dsv4::engine::parse_command},
     {"bench", dsv4::agent::bench_command},
     {"sandbox", dsv4::sandbox::sandbox_command},
+    {"mcp", dsv4::tools::mcp::mcp_command},
 };
 
 }  // namespace
