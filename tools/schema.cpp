@@ -80,6 +80,19 @@ std::optional<std::string> check(const json& schema, const json& v, const std::s
   if (v.is_object()) {
     const json* props = nullptr;
     if (auto p = schema.find("properties"); p != schema.end()) props = &*p;
+    // Unknown fields first: a misspelt name is also a missing one, and the misspelling
+    // is the error worth reporting.
+    if (schema.value("additionalProperties", true) == false) {
+      for (const auto& item : v.items()) {
+        const std::string& key = item.key();
+        if (props && props->contains(key)) continue;
+        std::string known;
+        if (props)
+          for (const auto& [k, _] : props->items()) known += (known.empty() ? "" : ", ") + k;
+        return "unknown field '" + (where.empty() ? key : where + "." + key) + "'" +
+               (known.empty() ? "" : "; known fields: " + known);
+      }
+    }
     if (auto r = schema.find("required"); r != schema.end()) {
       for (const auto& name : *r) {
         auto key = name.get<std::string>();
@@ -87,19 +100,9 @@ std::optional<std::string> check(const json& schema, const json& v, const std::s
           return "missing required field '" + (where.empty() ? key : where + "." + key) + "'";
       }
     }
-    bool closed = schema.value("additionalProperties", true) == false;
-    for (const auto& [key, value] : v.items()) {
-      auto path = where.empty() ? key : where + "." + key;
-      if (props && props->contains(key)) {
-        if (auto err = check((*props)[key], value, path)) return err;
-      } else if (closed) {
-        std::string known;
-        if (props)
-          for (const auto& [k, _] : props->items()) known += (known.empty() ? "" : ", ") + k;
-        return "unknown field '" + path + "'" +
-               (known.empty() ? "" : "; known fields: " + known);
-      }
-    }
+    for (const auto& [key, value] : v.items())
+      if (props && props->contains(key))
+        if (auto err = check((*props)[key], value, where.empty() ? key : where + "." + key)) return err;
   }
   return std::nullopt;
 }

@@ -141,18 +141,23 @@ test('v1 client: cancelling a call kills its shell command; progress is reported
     assert.equal(slow.isError, false, text(slow));
     assert.ok(progress.length >= 1, 'progress notifications arrive for a 3 s command');
 
+    // The command runs in the sandbox's PID namespace, so it is found by a unique argument.
+    const marker = `${60 + Math.random()}`.slice(0, 12);
+    const running = () => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).some((p) => {
+      try { return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes(marker); } catch { return false; }
+    });
     const controller = new AbortController();
     const pending = client.callTool(
-      { name: 'shell', arguments: { command: 'echo $$ > victim.pid; exec sleep 60' } },
+      { name: 'shell', arguments: { command: `touch started; exec sleep ${marker}` } },
       undefined, { signal: controller.signal, timeout: 60000 });
-    const pidFile = path.join(repo, 'victim.pid');
-    for (let i = 0; i < 100 && !fs.existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
-    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    for (let i = 0; i < 200 && !running(); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(running(), 'the command started');
     controller.abort('test cancels');
     await assert.rejects(pending);
     let alive = true;
     for (let i = 0; i < 100 && alive; i++) {
-      try { process.kill(pid, 0); await new Promise((r) => setTimeout(r, 50)); } catch { alive = false; }
+      alive = running();
+      if (alive) await new Promise((r) => setTimeout(r, 50));
     }
     assert.equal(alive, false, 'the cancelled command was killed');
     // The server still answers after the cancellation.
