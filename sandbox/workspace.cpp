@@ -101,8 +101,14 @@ bool Workspace::stat(std::string_view path, struct ::stat& out) const {
   auto rel = relative(path);
   if (rel.empty()) return ::fstat(root_fd_.get(), &out) == 0;
   auto slash = rel.rfind('/');
-  Fd parent = open_checked(root_fd_.get(), slash == std::string::npos ? "" : rel.substr(0, slash),
-                           O_PATH | O_DIRECTORY, 0, path);
+  Fd parent;
+  try {
+    parent = open_checked(root_fd_.get(), slash == std::string::npos ? "" : rel.substr(0, slash),
+                          O_PATH | O_DIRECTORY, 0, path);
+  } catch (const std::system_error& e) {
+    if (e.code().value() == ENOENT) return false;  // a missing folder holds nothing
+    throw;
+  }
   auto name = slash == std::string::npos ? rel : rel.substr(slash + 1);
   if (::fstatat(parent.get(), name.c_str(), &out, AT_SYMLINK_NOFOLLOW) == 0) return true;
   if (errno == ENOENT) return false;
