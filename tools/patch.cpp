@@ -242,10 +242,16 @@ class Parser {
         ++i_;
         continue;
       }
+      if (line.starts_with("@@") || line.starts_with("diff --git ")) break;
+      // Until the header's counts are met, "--- x" is a removed line "-- x"; after that,
+      // a file header, the "-- " that ends a mailed patch, or a blank line ends the hunk.
       bool counted = old_left == 0 && new_left == 0;
-      if (line.starts_with("@@") || line.starts_with("diff --git ") || starts_file_header(i_))
+      if (counted && (line.empty() || line == "-- " || starts_file_header(i_))) break;
+      // A short hunk followed by a plain diff's next file: "--- ", "+++ " and "@@ " lines
+      // that cannot be the one removed and one added line still expected.
+      if (!counted && !(old_left == 1 && new_left == 1) && starts_file_header(i_) &&
+          i_ + 2 < lines_.size() && lines_[i_ + 2].starts_with("@@ "))
         break;
-      if (counted && (line.empty() || line == "-- ")) break;  // "-- " ends a mailed patch
       char kind = line.empty() ? ' ' : line[0];  // a blank line is blank context
       if (kind != ' ' && kind != '-' && kind != '+') break;
       if (kind != '+') old_left > 0 ? --old_left : (h.counts_fixed = true, 0);
