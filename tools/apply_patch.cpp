@@ -129,8 +129,8 @@ Json run(const Json& args, ToolContext& ctx) {
       throw ToolError(std::string(kNothingChanged) + "'" + shown_path(ws, f.path()) +
                       "' has a binary patch, which apply_patch cannot apply; use a command instead");
     // `target`: the existing file the hunks apply to; `dst`: where the result goes.
-    std::string target = f.created ? "" : ws.relative(f.old_path);
-    std::string dst = f.deleted ? "" : ws.relative(f.new_path);
+    std::string target = f.created ? "" : ws.relative(decoded_path(ws, f.old_path));
+    std::string dst = f.deleted ? "" : ws.relative(decoded_path(ws, f.new_path));
     if (!f.created && !f.deleted && !f.renamed()) {
       // A plain "diff -u old new" names two files but patches one: the new name if it exists.
       if (target != dst && !staging.current(dst)) dst = target;
@@ -190,6 +190,9 @@ Json run(const Json& args, ToolContext& ctx) {
         notes.push_back("hunk " + std::to_string(i + 1) + " has other line counts than its header " +
                         escape_invalid_utf8(f.hunks[i].header) + "; applied as its lines say");
     }
+    if (!f.new_mode.empty() && f.new_mode != "100644")
+      notes.push_back("the patch sets mode " + escape_invalid_utf8(f.new_mode) +
+                      ", which apply_patch does not apply; change permissions with a command");
     if (applied.crlf_adapted) notes.push_back("the file's lines end in \\r\\n; the hunks were matched and written that way");
     if (!notes.empty()) entry["notes"] = notes;
     summary.push_back(std::move(entry));

@@ -128,7 +128,7 @@ std::string line_list(std::string_view content, const std::vector<size_t>& at) {
 }
 
 Json run(const Json& args, ToolContext& ctx) {
-  const auto path = args.at("path").get<std::string>();
+  const auto path = decoded_path(ctx.workspace, args.at("path").get<std::string>());
   const auto& old_text = args.at("old_string").get_ref<const std::string&>();
   const auto& new_text = args.at("new_string").get_ref<const std::string&>();
   const bool replace_all = args.value("replace_all", false);

@@ -204,8 +204,11 @@ class Parser {
       size_t used = 0;
       return rest.starts_with('"') ? unquote(rest, used, no) : std::string(rest);
     };
-    if (t.starts_with("new file mode")) {
+    if (t.starts_with("new file mode ")) {
       f.created = true;
+      f.new_mode = t.substr(14);
+    } else if (t.starts_with("new mode ")) {
+      f.new_mode = t.substr(9);
     } else if (t.starts_with("deleted file mode")) {
       f.deleted = true;
     } else if (t.starts_with("rename from ")) {

@@ -126,7 +126,7 @@ class Pager {
 };
 
 Json run(const Json& args, ToolContext& ctx) {
-  const auto path = args.at("path").get<std::string>();
+  const auto path = decoded_path(ctx.workspace, args.at("path").get<std::string>());
   const size_t first = args.value("offset", size_t{1});
   const size_t limit = args.value("limit", kDefaultLimit);
   const std::string shown = shown_path(ctx.workspace, path);

@@ -21,7 +21,7 @@ constexpr std::string_view kSchema = R"({
 })";
 
 Json run(const Json& args, ToolContext& ctx) {
-  const auto path = args.at("path").get<std::string>();
+  const auto path = decoded_path(ctx.workspace, args.at("path").get<std::string>());
   const auto& content = args.at("content").get_ref<const std::string&>();
   const std::string shown = shown_path(ctx.workspace, path);
   if (ctx.workspace.relative(path).empty())

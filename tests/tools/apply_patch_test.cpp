@@ -167,6 +167,18 @@ TEST_CASE("apply_patch applies hunks at an offset and LF hunks to CRLF files, no
   CHECK_THAT(r["files"][1]["notes"].dump(), Catch::Contains("\\\\r\\\\n"));
 }
 
+TEST_CASE("apply_patch creates a file with its git header alone and notes modes it does not set") {
+  TempDir dir;
+  auto r = apply_to(dir, "diff --git a/empty.txt b/empty.txt\nnew file mode 100644\nindex 0000000..e69de29\n"
+                         "diff --git a/run.sh b/run.sh\nnew file mode 100755\n--- /dev/null\n+++ b/run.sh\n"
+                         "@@ -0,0 +1 @@\n+echo hi\n");
+  REQUIRE(error_of(r) == "");
+  CHECK(dir.read("empty.txt").empty());
+  CHECK(dir.read("run.sh") == "echo hi\n");
+  CHECK_FALSE(r["files"][0].contains("notes"));
+  CHECK_THAT(r["files"][1]["notes"].dump(), Catch::Contains("mode 100755"));
+}
+
 TEST_CASE("apply_patch refuses binary patches and handles files whose names are not UTF-8") {
   TempDir repo;
   put(repo.path(), "img.png", std::string("\x89PNG\r\n\x1a\n\0\0", 10));

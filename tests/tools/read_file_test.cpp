@@ -195,3 +195,19 @@ TEST_CASE("dsv4 tool read_file works from the command line") {
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.out, Catch::Contains("no file 'nope'"));
 }
+
+TEST_CASE("file tools accept names that are not UTF-8 back in the \\xNN form their results show") {
+  TempDir dir;
+  put(dir.path(), "n\xff.txt", "odd\n");
+  auto listed = read(dir, "n\xff.txt");
+  REQUIRE(listed["path"] == "n\\xff.txt");
+  auto back = read(dir, listed["path"].get<std::string>());
+  CHECK(back["content"] == "     1\todd\n");
+  CHECK(error_of(call(dir.path(), "edit_file", {{"path", "n\\xff.txt"}, {"old_string", "odd"}, {"new_string", "even"}})) == "");
+  CHECK(dir.read("n\xff.txt") == "even\n");
+  // Errors that quote such names are valid UTF-8 too (call() checks every result).
+  CHECK_THAT(error_of(read(dir, "missing\xfe")), Catch::Contains("missing\\xfe"));
+  CHECK_THAT(error_of(read(dir, "../\xfe")), Catch::Contains("leaves the workspace"));
+  CHECK_THAT(error_of(call(dir.path(), "write_file", {{"path", "/\xfe/x"}, {"content", ""}})),
+             Catch::Contains("outside the workspace"));
+}
