@@ -108,6 +108,31 @@ std::string range(size_t begin, size_t count) {
   return std::to_string(count == 0 ? begin : begin + 1) + "," + std::to_string(count);
 }
 
+std::string label(std::string_view name) {
+  bool quote = false;
+  for (unsigned char c : name) quote |= c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+  if (!quote) return std::string(name) + (name.find(' ') != std::string_view::npos ? "\t" : "");
+  std::string out = "\"";
+  for (unsigned char c : name) {
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += '\\';
+          out += static_cast<char>('0' + (c >> 6));
+          out += static_cast<char>('0' + ((c >> 3) & 7));
+          out += static_cast<char>('0' + (c & 7));
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
 void append_line(std::string& out, char prefix, std::string_view line) {
   out += prefix;
   out += line;
@@ -123,7 +148,7 @@ std::string unified_diff(std::string_view before, std::string_view after,
   const auto changes = diff_lines(a, b);
   if (changes.empty()) return "";
   std::string out;
-  out.append("--- ").append(old_label).append("\n+++ ").append(new_label).append("\n");
+  out += "--- " + label(old_label) + "\n+++ " + label(new_label) + "\n";
   for (size_t i = 0; i < changes.size();) {
     // Changes whose surrounding context would touch or overlap share one hunk.
     size_t j = i;

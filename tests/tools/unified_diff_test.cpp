@@ -91,7 +91,24 @@ TEST_CASE("unified_diff writes labels and nothing for equal texts") {
   CHECK(unified_diff("same\n", "same\n", "a/x", "b/x").empty());
   CHECK(unified_diff("", "", "a/x", "b/x").empty());
   auto d = unified_diff("", "hello\n", "/dev/null", "b/new file.txt");
-  CHECK(d == "--- /dev/null\n+++ b/new file.txt\n@@ -0,0 +1 @@\n+hello\n");
+  CHECK(d == "--- /dev/null\n+++ b/new file.txt\t\n@@ -0,0 +1 @@\n+hello\n");
+}
+
+TEST_CASE("unified_diff names files as git does, so that git apply and patch find odd names") {
+  for (const std::string name : {"plain.txt", "with space.txt", "new\nline.txt", "quote\"back\\slash.txt"}) {
+    INFO(name);
+    TempDir dir;
+    put(dir.path(), name, "one\ntwo\n");
+    put(dir.path(), "copy/" + name, "one\ntwo\n");
+    auto diff = unified_diff("one\ntwo\n", "one\n2\n", "a/" + name, "b/" + name);
+    put(dir.path(), "change.diff", diff);
+    sh("git apply change.diff", dir.path());
+    CHECK(dir.read(name) == "one\n2\n");
+    if (name.find('\n') == std::string::npos) {  // patch(1) does not read C-quoted names
+      sh("patch -s -p1 < ../change.diff", dir / "copy");
+      CHECK(dir.read("copy/" + name) == "one\n2\n");
+    }
+  }
 }
 
 TEST_CASE("unified_diff output is applied by git apply to the exact new text") {
