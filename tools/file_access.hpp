@@ -29,8 +29,7 @@ sandbox::Fd open_regular_file(const sandbox::Workspace& ws, std::string_view pat
 
 // The whole contents of the regular file `path`; ToolError as above, or when it is larger
 // than `max_bytes`.
-std::string read_whole_file(const sandbox::Workspace& ws, std::string_view path,
-                            size_t max_bytes);
+std::string read_whole_file(const sandbox::Workspace& ws, std::string_view path, size_t max_bytes);
 
 // Reads up to `size` bytes at the current position, fewer only at the end of the file.
 size_t read_fully(int fd, char* buffer, size_t size);

@@ -41,14 +41,31 @@ std::string unquote(std::string_view s, size_t& used, size_t line) {
     if (++i == s.size()) break;
     c = s[i];
     switch (c) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '"': case '\\': out += c; break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '"':
+      case '\\':
+        out += c;
+        break;
       default:
         if (c >= '0' && c <= '3' && i + 2 < s.size()) {
           int v = 0;
@@ -163,7 +180,8 @@ class Parser {
       if (starts_file_header(i_)) {
         if (!cur || !in_git_header) cur = &files_.emplace_back();
         bool created = cur->created, deleted = cur->deleted;
-        set_paths(*cur, header_path(t.substr(4), no), header_path(lines_[i_ + 1].substr(4), no + 1));
+        set_paths(*cur, header_path(t.substr(4), no),
+                  header_path(lines_[i_ + 1].substr(4), no + 1));
         cur->created |= created;
         cur->deleted |= deleted;
         in_git_header = false;
@@ -226,9 +244,8 @@ class Parser {
     Hunk h;
     h.patch_line = i_ + 1;
     auto t = without_cr(lines_[i_]);
-    h.header = std::string(t.substr(0, t.find("@@", 3) == std::string_view::npos
-                                           ? t.size()
-                                           : t.find("@@", 3) + 2));
+    h.header = std::string(
+        t.substr(0, t.find("@@", 3) == std::string_view::npos ? t.size() : t.find("@@", 3) + 2));
     auto s = t.substr(3);
     bool ok = parse_range(s, '-', h.old_start, h.old_count) && s.starts_with(' ');
     if (ok) s.remove_prefix(1);
@@ -314,15 +331,18 @@ Applied apply_hunks(const FilePatch& file, std::string_view original, bool crlf)
     for (long d = 0; found < 0; ++d) {
       bool below = expected + d + k <= size, above = d > 0 && expected - d >= pos;
       if (!below && !above) break;
-      if (below && matches_at(expected + d) == k) found = expected + d;
-      else if (above && matches_at(expected - d) == k) found = expected - d;
+      if (below && matches_at(expected + d) == k)
+        found = expected + d;
+      else if (above && matches_at(expected - d) == k)
+        found = expected - d;
     }
     if (found < 0) {
       // Report the first difference where the hunk fits best.
       long best_at = expected, best = 0;
       for (long at = pos; at <= size; ++at) {
         long n = matches_at(at);
-        if (n > best || (n == best && n > 0 && std::abs(at - expected) < std::abs(best_at - expected))) {
+        if (n > best ||
+            (n == best && n > 0 && std::abs(at - expected) < std::abs(best_at - expected))) {
           best = n;
           best_at = at;
         }

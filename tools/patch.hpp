@@ -26,8 +26,8 @@ struct FilePatch {
   std::string old_path, new_path;
   bool created = false;
   bool deleted = false;
-  bool binary = false;  // "GIT binary patch" or "Binary files ... differ"
-  bool git = false;     // a "diff --git" section, whose differing names mean a rename
+  bool binary = false;   // "GIT binary patch" or "Binary files ... differ"
+  bool git = false;      // a "diff --git" section, whose differing names mean a rename
   std::string new_mode;  // from "new file mode" or "new mode", e.g. "100755"
   std::vector<Hunk> hunks;
 

@@ -22,8 +22,8 @@ constexpr size_t kMaxEditDistance = 2000;
 
 // Myers' O(ND) shortest edit script between a and b (line ids), as changes offset by
 // (a0, b0). Keeps one diagonal array per edit step to walk back the path.
-std::vector<Change> shortest_edit(const std::vector<int>& a, const std::vector<int>& b,
-                                  size_t a0, size_t b0) {
+std::vector<Change> shortest_edit(const std::vector<int>& a, const std::vector<int>& b, size_t a0,
+                                  size_t b0) {
   const long n = static_cast<long>(a.size()), m = static_cast<long>(b.size());
   const long max_d = std::min<long>(n + m, kMaxEditDistance);
   const long off = max_d + 1;
@@ -115,10 +115,18 @@ std::string label(std::string_view name) {
   std::string out = "\"";
   for (unsigned char c : name) {
     switch (c) {
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
       default:
         if (c < 0x20 || c == 0x7f) {
           out += '\\';
@@ -142,8 +150,7 @@ void append_line(std::string& out, char prefix, std::string_view line) {
 }  // namespace
 
 std::string unified_diff(std::string_view before, std::string_view after,
-                         std::string_view old_label, std::string_view new_label,
-                         size_t context) {
+                         std::string_view old_label, std::string_view new_label, size_t context) {
   const Lines a = split_lines(before), b = split_lines(after);
   const auto changes = diff_lines(a, b);
   if (changes.empty()) return "";
@@ -152,8 +159,7 @@ std::string unified_diff(std::string_view before, std::string_view after,
   for (size_t i = 0; i < changes.size();) {
     // Changes whose surrounding context would touch or overlap share one hunk.
     size_t j = i;
-    while (j + 1 < changes.size() && changes[j + 1].a_begin - changes[j].a_end <= 2 * context)
-      ++j;
+    while (j + 1 < changes.size() && changes[j + 1].a_begin - changes[j].a_end <= 2 * context) ++j;
     size_t a_from = changes[i].a_begin - std::min(context, changes[i].a_begin);
     size_t a_to = std::min(a.size(), changes[j].a_end + context);
     size_t b_from = changes[i].b_begin - (changes[i].a_begin - a_from);

@@ -45,6 +45,7 @@ Json run(const Json& args, ToolContext& ctx) {
 
 }  // namespace
 
-const Tool write_file{"write_file", kSchema, {.read_only = false, .destructive = true, .idempotent = true}, run};
+const Tool write_file{
+    "write_file", kSchema, {.read_only = false, .destructive = true, .idempotent = true}, run};
 
 }  // namespace dsv4::tools::builtin

@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Json edit(const TempDir& dir, const std::string& path, const std::string& old_text, const std::string& new_text,
-          bool all = false) {
+Json edit(const TempDir& dir, const std::string& path, const std::string& old_text,
+          const std::string& new_text, bool all = false) {
   Json args{{"path", path}, {"old_string", old_text}, {"new_string", new_text}};
   if (all) args["replace_all"] = true;
   return call(dir.path(), "edit_file", args);
@@ -41,7 +41,8 @@ TEST_CASE("edit_file replaces one exact occurrence and returns a diff git apply 
   TempDir dir;
   put(dir.path(), "src/main.c", kCode);
   put(dir.path(), "copy/src/main.c", kCode);
-  auto r = edit(dir, "src/main.c", "        total += i;\n", "        total += i * i;\n        // squares\n");
+  auto r = edit(dir, "src/main.c", "        total += i;\n",
+                "        total += i * i;\n        // squares\n");
   REQUIRE(error_of(r) == "");
   CHECK(r["replacements"] == 1);
   std::string expected = kCode;
@@ -58,7 +59,8 @@ TEST_CASE("edit_file refuses ambiguous, identical and missing text without touch
   TempDir dir;
   put(dir.path(), "f.txt", "x = 1\ny = 2\nx = 1\nz = 3\nx = 1\n");
   auto twice = edit(dir, "f.txt", "x = 1", "x = 9");
-  CHECK_THAT(error_of(twice), Catch::Contains("occurs 3 times") && Catch::Contains("at lines 1, 3, 5") &&
+  CHECK_THAT(error_of(twice), Catch::Contains("occurs 3 times") &&
+                                  Catch::Contains("at lines 1, 3, 5") &&
                                   Catch::Contains("replace_all"));
   CHECK_THAT(error_of(edit(dir, "f.txt", "y = 2", "y = 2")), Catch::Contains("the same"));
   CHECK_THAT(error_of(edit(dir, "nope.txt", "a", "b")), Catch::Contains("no file 'nope.txt'"));
@@ -69,18 +71,21 @@ TEST_CASE("edit_file refuses ambiguous, identical and missing text without touch
   CHECK(dir.read("f.txt") == "x = 9\ny = 2\nx = 9\nz = 3\nx = 9\n");
 }
 
-TEST_CASE("edit_file shows the closest lines when old_string is not found, with a whitespace hint") {
+TEST_CASE(
+    "edit_file shows the closest lines when old_string is not found, with a whitespace hint") {
   TempDir dir;
   put(dir.path(), "main.c", kCode);
   // Two-space indentation instead of four and eight.
   auto ws = edit(dir, "main.c", "  for (int i = 0; i < 10; ++i) {\n    total += i;\n", "x");
   auto msg = error_of(ws);
   CHECK_THAT(msg, Catch::Contains("closest lines are 5-6"));
-  CHECK_THAT(msg, Catch::Contains("     5\t    for (int i = 0; i < 10; ++i) {\n     6\t        total += i;\n"));
+  CHECK_THAT(msg, Catch::Contains(
+                      "     5\t    for (int i = 0; i < 10; ++i) {\n     6\t        total += i;\n"));
   CHECK_THAT(msg, Catch::Contains("only in whitespace"));
 
   auto typo = edit(dir, "main.c", "    printf(\"%d\\n\", totl);\n    return 0;\n", "x");
-  CHECK_THAT(error_of(typo), Catch::Contains("closest lines are 8-9") && !Catch::Contains("only in whitespace"));
+  CHECK_THAT(error_of(typo),
+             Catch::Contains("closest lines are 8-9") && !Catch::Contains("only in whitespace"));
 
   auto numbered = edit(dir, "main.c", "     9\t    return 0;\n", "x");
   CHECK_THAT(error_of(numbered), Catch::Contains("line numbers as read_file shows them"));
@@ -161,9 +166,10 @@ TEST_CASE("dsv4 tool edit_file works from the command line") {
   TempDir dir;
   put(dir.path(), "a b.txt", "hello world\n");
   auto r = dsv4::test::run_dsv4({"tool", "edit_file", "--args",
-                                 R"({"path":"a b.txt","old_string":"world","new_string":"there"})", "--root",
-                                 dir.path().string()});
+                                 R"({"path":"a b.txt","old_string":"world","new_string":"there"})",
+                                 "--root", dir.path().string()});
   CHECK(r.exit_code == 0);
   CHECK(dir.read("a b.txt") == "hello there\n");
-  CHECK_THAT(Json::parse(r.out)["diff"].get<std::string>(), Catch::Contains("-hello world\n+hello there\n"));
+  CHECK_THAT(Json::parse(r.out)["diff"].get<std::string>(),
+             Catch::Contains("-hello world\n+hello there\n"));
 }

@@ -30,7 +30,8 @@ std::string error_of(const nlohmann::json& result) {
 
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
   std::map<std::string, std::string> out;
-  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
+  for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator();
+       ++it) {
     auto rel = fs::relative(it->path(), dir).string();
     if (rel == ".git") {
       it.disable_recursion_pending();

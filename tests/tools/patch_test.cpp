@@ -14,12 +14,14 @@ namespace {
 
 // A git repository in `dir` with `files` committed.
 void commit_all(const TempDir& dir) {
-  sh("git init -q . && git add -A && git -c user.name=t -c user.email=t@t commit -qm base", dir.path());
+  sh("git init -q . && git add -A && git -c user.name=t -c user.email=t@t commit -qm base",
+     dir.path());
 }
 
 }  // namespace
 
-TEST_CASE("patch::parse reads what git diff writes: several files, new, deleted, renamed, odd names") {
+TEST_CASE(
+    "patch::parse reads what git diff writes: several files, new, deleted, renamed, odd names") {
   TempDir dir;
   put(dir.path(), "keep.txt", "one\ntwo\nthree\n");
   put(dir.path(), "gone.txt", "bye\n");
@@ -85,7 +87,8 @@ TEST_CASE("patch::parse reads plain diff -u output with dates and p0 names") {
 TEST_CASE("patch::parse keeps '--- ' and '+++ ' content lines inside a hunk") {
   // An SQL comment "-- x" removed and "++ y" added look like file headers.
   const std::string text =
-      "--- a/q.sql\n+++ b/q.sql\n@@ -1,3 +1,3 @@\n select 1;\n--- old comment\n+++ new comment\n select 2;\n";
+      "--- a/q.sql\n+++ b/q.sql\n@@ -1,3 +1,3 @@\n select 1;\n--- old comment\n+++ new comment\n "
+      "select 2;\n";
   auto files = patch::parse(text);
   REQUIRE(files.size() == 1);
   REQUIRE(files[0].hunks.size() == 1);
@@ -93,17 +96,21 @@ TEST_CASE("patch::parse keeps '--- ' and '+++ ' content lines inside a hunk") {
         "select 1;\n++ new comment\nselect 2;\n");
 }
 
-TEST_CASE("patch::parse refuses text without file headers and malformed hunk headers, naming the line") {
+TEST_CASE(
+    "patch::parse refuses text without file headers and malformed hunk headers, naming the line") {
   CHECK_THROWS_WITH(patch::parse("just some text\n"), Catch::Contains("no file header found"));
-  CHECK_THROWS_WITH(patch::parse("@@ -1 +1 @@\n-a\n+b\n"), Catch::Contains("patch line 1: hunk before any file header"));
+  CHECK_THROWS_WITH(patch::parse("@@ -1 +1 @@\n-a\n+b\n"),
+                    Catch::Contains("patch line 1: hunk before any file header"));
   CHECK_THROWS_WITH(patch::parse("--- a/x\n+++ b/x\n@@ -one +1 @@\n-a\n+b\n"),
                     Catch::Contains("patch line 3: malformed hunk header"));
   CHECK_THROWS_WITH(patch::parse("--- /dev/null\n+++ /dev/null\n"), Catch::Contains("no path"));
-  CHECK_THROWS_AS(patch::parse("--- \"a/unterminated\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"), patch::ParseError);
+  CHECK_THROWS_AS(patch::parse("--- \"a/unterminated\n+++ b/x\n@@ -1 +1 @@\n-a\n+b\n"),
+                  patch::ParseError);
 }
 
 TEST_CASE("patch::apply finds a hunk at the nearest offset and reports how far it moved") {
-  auto files = patch::parse("--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n@@ -8,2 +8,2 @@\n h\n-i\n+I\n");
+  auto files = patch::parse(
+      "--- a/f\n+++ b/f\n@@ -2,3 +2,3 @@\n b\n-c\n+C\n d\n@@ -8,2 +8,2 @@\n h\n-i\n+I\n");
   // Three lines were added at the top since the diff was made.
   auto applied = patch::apply(files.at(0), "new1\nnew2\nnew3\na\nb\nc\nd\ne\nf\ng\nh\ni\n");
   CHECK(applied.text == "new1\nnew2\nnew3\na\nb\nC\nd\ne\nf\ng\nh\nI\n");

@@ -80,7 +80,8 @@ TEST_CASE("read_file pages through a 50 MB file with bounded results") {
   CHECK_FALSE(last.contains("next_offset"));
 
   auto past = read(dir, "big.log", {{"offset", lines + 1}});
-  CHECK_THAT(error_of(past), Catch::Contains("past the end") && Catch::Contains(std::to_string(lines) + " lines"));
+  CHECK_THAT(error_of(past),
+             Catch::Contains("past the end") && Catch::Contains(std::to_string(lines) + " lines"));
 }
 
 TEST_CASE("read_file stops a page at its byte cap and cuts very long lines, saying so") {
@@ -107,26 +108,32 @@ TEST_CASE("read_file stops a page at its byte cap and cuts very long lines, sayi
   CHECK(one["total_lines"] == 1);
   CHECK(one["final_newline"] == false);
   CHECK(one.dump().size() < 10000);
-  CHECK_THAT(one["content"].get<std::string>(), Catch::Contains("[... line cut: 20000000 bytes in all]"));
+  CHECK_THAT(one["content"].get<std::string>(),
+             Catch::Contains("[... line cut: 20000000 bytes in all]"));
   CHECK_THAT(one["notes"].dump(), Catch::Contains("line 1 is 20000000 bytes long"));
 }
 
 TEST_CASE("read_file refuses binary files, naming their size and type") {
   TempDir dir;
-  put(dir.path(), "pic.png", std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) + std::string(3000, '\x01'));
+  put(dir.path(), "pic.png",
+      std::string("\x89PNG\r\n\x1a\n\0\0\0\rIHDR", 16) + std::string(3000, '\x01'));
   auto png = read(dir, "pic.png");
   CHECK_THAT(error_of(png), Catch::Contains("binary file (PNG image, 3016 bytes)"));
   put(dir.path(), "data.bin", std::string("text then a NUL\0byte", 20));
-  CHECK_THAT(error_of(read(dir, "data.bin")), Catch::Contains("binary file (binary data, 20 bytes)"));
+  CHECK_THAT(error_of(read(dir, "data.bin")),
+             Catch::Contains("binary file (binary data, 20 bytes)"));
   std::string noise;
-  for (int i = 0; i < 4096; ++i) noise += static_cast<char>(0x80 + (i * 7) % 0x40 + (i % 3 == 0 ? 1 : 0));
+  for (int i = 0; i < 4096; ++i)
+    noise += static_cast<char>(0x80 + (i * 7) % 0x40 + (i % 3 == 0 ? 1 : 0));
   put(dir.path(), "noise", noise);
   CHECK_THAT(error_of(read(dir, "noise")), Catch::Contains("binary file"));
   put(dir.path(), "utf16.txt", std::string("\xff\xfeh\0i\0", 6));
   CHECK_THAT(error_of(read(dir, "utf16.txt")), Catch::Contains("UTF-16 text"));
 }
 
-TEST_CASE("read_file shows invalid UTF-8 escaped and handles odd names, CRLF, missing final newlines and empty files") {
+TEST_CASE(
+    "read_file shows invalid UTF-8 escaped and handles odd names, CRLF, missing final newlines and "
+    "empty files") {
   TempDir dir;
   put(dir.path(), "latin1.txt", "caf\xe9 cr\xe8me\nok \xc3\xa9\n");
   auto latin = read(dir, "latin1.txt");
@@ -159,15 +166,19 @@ TEST_CASE("read_file shows invalid UTF-8 escaped and handles odd names, CRLF, mi
   CHECK_THAT(empty["notes"].dump(), Catch::Contains("empty"));
 }
 
-TEST_CASE("read_file refuses folders, missing files, escapes, symlink loops and FIFOs with clear errors") {
+TEST_CASE(
+    "read_file refuses folders, missing files, escapes, symlink loops and FIFOs with clear "
+    "errors") {
   TempDir outside;
   put(outside.path(), "secret.txt", "secret\n");
   TempDir dir;
   fs::create_directories(dir / "folder");
-  CHECK_THAT(error_of(read(dir, "folder")), Catch::Contains("is a folder") && Catch::Contains("list_files"));
+  CHECK_THAT(error_of(read(dir, "folder")),
+             Catch::Contains("is a folder") && Catch::Contains("list_files"));
   CHECK_THAT(error_of(read(dir, "nope.txt")), Catch::Contains("no file 'nope.txt'"));
   CHECK_THAT(error_of(read(dir, "../x")), Catch::Contains("leaves the workspace"));
-  CHECK_THAT(error_of(read(dir, (outside / "secret.txt").string())), Catch::Contains("outside the workspace"));
+  CHECK_THAT(error_of(read(dir, (outside / "secret.txt").string())),
+             Catch::Contains("outside the workspace"));
   fs::create_symlink(outside / "secret.txt", dir / "link");
   CHECK_THAT(error_of(read(dir, "link")), Catch::Contains("outside the workspace"));
   fs::create_symlink("../" + outside.path().filename().string() + "/secret.txt", dir / "rel-link");
@@ -186,12 +197,14 @@ TEST_CASE("read_file refuses folders, missing files, escapes, symlink loops and 
 TEST_CASE("dsv4 tool read_file works from the command line") {
   TempDir dir;
   put(dir.path(), "with space.txt", "hello\nworld\n");
-  auto r = dsv4::test::run_dsv4({"tool", "read_file", "--args", R"({"path":"with space.txt","offset":2})", "--root",
+  auto r = dsv4::test::run_dsv4({"tool", "read_file", "--args",
+                                 R"({"path":"with space.txt","offset":2})", "--root",
                                  dir.path().string()});
   CHECK(r.exit_code == 0);
   auto out = Json::parse(r.out);
   CHECK(out["content"] == "     2\tworld\n");
-  auto missing = dsv4::test::run_dsv4({"tool", "read_file", "--args", R"({"path":"nope"})", "--root", dir.path().string()});
+  auto missing = dsv4::test::run_dsv4(
+      {"tool", "read_file", "--args", R"({"path":"nope"})", "--root", dir.path().string()});
   CHECK(missing.exit_code == 1);
   CHECK_THAT(missing.out, Catch::Contains("no file 'nope'"));
 }
@@ -203,7 +216,9 @@ TEST_CASE("file tools accept names that are not UTF-8 back in the \\xNN form the
   REQUIRE(listed["path"] == "n\\xff.txt");
   auto back = read(dir, listed["path"].get<std::string>());
   CHECK(back["content"] == "     1\todd\n");
-  CHECK(error_of(call(dir.path(), "edit_file", {{"path", "n\\xff.txt"}, {"old_string", "odd"}, {"new_string", "even"}})) == "");
+  CHECK(error_of(call(dir.path(), "edit_file",
+                      {{"path", "n\\xff.txt"}, {"old_string", "odd"}, {"new_string", "even"}})) ==
+        "");
   CHECK(dir.read("n\xff.txt") == "even\n");
   // Errors that quote such names are valid UTF-8 too (call() checks every result).
   CHECK_THAT(error_of(read(dir, "missing\xfe")), Catch::Contains("missing\\xfe"));

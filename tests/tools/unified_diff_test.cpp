@@ -28,8 +28,9 @@ std::string git_hunks(const std::string& before, const std::string& after) {
   TempDir dir;
   put(dir.path(), "a", before);
   put(dir.path(), "b", after);
-  auto r = dsv4::test::run({"git", "-c", "diff.indentHeuristic=false", "diff", "--no-index", "--no-color", "a", "b"},
-                           dir.path());
+  auto r = dsv4::test::run(
+      {"git", "-c", "diff.indentHeuristic=false", "diff", "--no-index", "--no-color", "a", "b"},
+      dir.path());
   auto at = r.out.find("\n@@ ");
   if (at == std::string::npos) return "";
   // git adds the nearest "function" line after a hunk header; unified_diff does not.
@@ -67,19 +68,21 @@ TEST_CASE("unified_diff writes the same hunks as git diff for unambiguous change
     return s;
   };
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {base, with(15, "changed\n")},                          // one line in the middle
-      {base, with(1, "first\n")},                             // at the start: short leading context
-      {base, with(30, "last\n")},                             // at the end
-      {base, "new top\n" + base},                             // insertion before everything
-      {base, base + "new bottom\n"},                          // appended
-      {base, numbered_lines(1, 29)},                          // last line removed
-      {base, base.substr(0, base.size() - 1)},                // final newline removed
-      {base.substr(0, base.size() - 1), base},                // final newline added
-      {base, with(10, "x\n").replace(with(10, "x\n").find("line 17\n"), 8, "y\n")},  // 6 apart: one hunk
-      {base, with(10, "x\n").replace(with(10, "x\n").find("line 18\n"), 8, "y\n")},  // 7 apart: two hunks
-      {"", "only\nnew\n"},                                    // from empty
-      {"gone\n", ""},                                         // to empty
-      {"a\nb\nc\n", "a\nB\nc\nd\ne"},                         // ends without newline
+      {base, with(15, "changed\n")},            // one line in the middle
+      {base, with(1, "first\n")},               // at the start: short leading context
+      {base, with(30, "last\n")},               // at the end
+      {base, "new top\n" + base},               // insertion before everything
+      {base, base + "new bottom\n"},            // appended
+      {base, numbered_lines(1, 29)},            // last line removed
+      {base, base.substr(0, base.size() - 1)},  // final newline removed
+      {base.substr(0, base.size() - 1), base},  // final newline added
+      {base,
+       with(10, "x\n").replace(with(10, "x\n").find("line 17\n"), 8, "y\n")},  // 6 apart: one hunk
+      {base,
+       with(10, "x\n").replace(with(10, "x\n").find("line 18\n"), 8, "y\n")},  // 7 apart: two hunks
+      {"", "only\nnew\n"},                                                     // from empty
+      {"gone\n", ""},                                                          // to empty
+      {"a\nb\nc\n", "a\nB\nc\nd\ne"},  // ends without newline
   };
   for (const auto& [before, after] : cases) {
     INFO("before:\n" << before << "\nafter:\n" << after);
@@ -95,7 +98,8 @@ TEST_CASE("unified_diff writes labels and nothing for equal texts") {
 }
 
 TEST_CASE("unified_diff names files as git does, so that git apply and patch find odd names") {
-  for (const std::string name : {"plain.txt", "with space.txt", "new\nline.txt", "quote\"back\\slash.txt"}) {
+  for (const std::string name :
+       {"plain.txt", "with space.txt", "new\nline.txt", "quote\"back\\slash.txt"}) {
     INFO(name);
     TempDir dir;
     put(dir.path(), name, "one\ntwo\n");
@@ -114,8 +118,9 @@ TEST_CASE("unified_diff names files as git does, so that git apply and patch fin
 TEST_CASE("unified_diff output is applied by git apply to the exact new text") {
   // Random edits on text full of repeated lines ("}", blank) where alignment is hard.
   std::mt19937 rng(20261122);
-  const std::vector<std::string> pool = {"{\n", "}\n", "\n", "  return x;\n", "int f() {\n", "// note\n",
-                                         "\tindented\n", "x = 1;\r\n", "caf\xc3\xa9\n"};
+  const std::vector<std::string> pool = {"{\n",           "}\n",         "\n",
+                                         "  return x;\n", "int f() {\n", "// note\n",
+                                         "\tindented\n",  "x = 1;\r\n",  "caf\xc3\xa9\n"};
   auto random_text = [&](size_t lines) {
     std::string s;
     for (size_t i = 0; i < lines; ++i) s += pool[rng() % pool.size()];
@@ -129,9 +134,15 @@ TEST_CASE("unified_diff output is applied by git apply to the exact new text") {
       size_t pos = after.empty() ? 0 : rng() % after.size();
       pos = after.rfind('\n', pos) == std::string::npos ? 0 : after.rfind('\n', pos) + 1;
       switch (rng() % 3) {
-        case 0: after.insert(pos, random_text(1 + rng() % 4)); break;
-        case 1: after.erase(pos, std::min<size_t>(after.size() - pos, after.find('\n', pos) - pos + 1)); break;
-        default: after.insert(pos, "edit " + std::to_string(e) + "\n"); break;
+        case 0:
+          after.insert(pos, random_text(1 + rng() % 4));
+          break;
+        case 1:
+          after.erase(pos, std::min<size_t>(after.size() - pos, after.find('\n', pos) - pos + 1));
+          break;
+        default:
+          after.insert(pos, "edit " + std::to_string(e) + "\n");
+          break;
       }
     }
     if (round % 5 == 0 && !after.empty()) after.pop_back();  // sometimes no final newline

@@ -75,7 +75,8 @@ TEST_CASE("write_file refuses folders, the root, escapes and symlinks out of the
   CHECK_THAT(error_of(write(dir, ".", "x")), Catch::Contains("workspace root"));
   CHECK_THAT(error_of(write(dir, "../evil.txt", "x")), Catch::Contains("leaves the workspace"));
   CHECK_FALSE(fs::exists(dir.path().parent_path() / "evil.txt"));
-  CHECK_THAT(error_of(write(dir, (outside / "evil.txt").string(), "x")), Catch::Contains("outside the workspace"));
+  CHECK_THAT(error_of(write(dir, (outside / "evil.txt").string(), "x")),
+             Catch::Contains("outside the workspace"));
   fs::create_symlink(outside.path(), dir / "out");
   CHECK_THAT(error_of(write(dir, "out/evil.txt", "x")), Catch::Contains("outside the workspace"));
   put(outside.path(), "target.txt", "keep\n");
@@ -98,8 +99,9 @@ TEST_CASE("write_file writes names that are not UTF-8 byte for byte and shows th
 
 TEST_CASE("dsv4 tool write_file works from the command line") {
   TempDir dir;
-  auto r = dsv4::test::run_dsv4(
-      {"tool", "write_file", "--args", R"({"path":"x/y.txt","content":"hi\n"})", "--root", dir.path().string()});
+  auto r = dsv4::test::run_dsv4({"tool", "write_file", "--args",
+                                 R"({"path":"x/y.txt","content":"hi\n"})", "--root",
+                                 dir.path().string()});
   CHECK(r.exit_code == 0);
   CHECK(Json::parse(r.out)["status"] == "created");
   CHECK(dir.read("x/y.txt") == "hi\n");
