@@ -192,8 +192,8 @@ Json run(const Json& args, ToolContext& ctx) {
       ++keep;
     }
     result["diff_truncated"] = true;
-    result["note"] = "diff cut after " + std::to_string(keep) + " of " +
-                     std::to_string(diff.size()) + " bytes; read_file shows the result";
+    result["notes"] = {"diff cut after " + std::to_string(keep) + " of " +
+                       std::to_string(diff.size()) + " bytes; read_file shows the result"};
     diff.resize(keep);
   }
   result["diff"] = diff;

@@ -34,10 +34,11 @@ constexpr size_t kChunkBytes = 1 << 20;
 // Size of `s` once written inside a JSON string.
 size_t json_size(std::string_view s) {
   size_t n = 0;
-  for (unsigned char c : s)
-    n += c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f' ? 2
-         : c < 0x20                                                                             ? 6
-                                                                                                : 1;
+  for (unsigned char c : s) {
+    bool short_escape = c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r' || c == '\b' ||
+                        c == '\f';
+    n += short_escape ? 2 : c < 0x20 ? 6 : 1;
+  }
   return n;
 }
 
