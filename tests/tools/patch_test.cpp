@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <random>
+
 #include "tests/support/run.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/tools/file_tools_support.hpp"
@@ -172,4 +174,25 @@ TEST_CASE("patch::parse marks binary patches") {
   auto binary = sh("git diff --binary", dir.path());
   CHECK(patch::parse(plain).at(0).binary);
   CHECK(patch::parse(binary).at(0).binary);
+}
+
+TEST_CASE("patch::parse and patch::apply fail only with their own errors on garbage") {
+  const std::vector<std::string> pool = {
+      "diff --git a/x b/x\n", "diff --git \"a/\\\n", "--- a/x\n", "+++ b/x\n", "--- /dev/null\n",
+      "+++ /dev/null\n", "@@ -1,2 +1,2 @@\n", "@@ -0,0 +1 @@\n", "@@ -3 +3,0 @@\n",
+      "@@ -99999999999999999999999 +1 @@\n", "@@ -1,999999 +1,1 @@\n", " x\n", "-x\n", "+y\n",
+      "\n", "\\ No newline at end of file\n", "rename from a\n", "rename to b\n", "new file mode 100755\n",
+      "deleted file mode 100644\n", "Binary files a/x and b/x differ\n", "-- \n", "garbage\n",
+      std::string("\0\xff\n", 3), "@@ -1 +1 @@", "--- \"a/unterminated\n"};
+  std::mt19937 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    std::string text;
+    for (int n = 1 + static_cast<int>(rng() % 12); n > 0; --n) text += pool[rng() % pool.size()];
+    INFO(text);
+    try {
+      for (const auto& f : patch::parse(text)) patch::apply(f, "x\ny\nx\n");
+    } catch (const patch::ParseError&) {
+    } catch (const patch::Mismatch&) {
+    }
+  }
 }
