@@ -129,8 +129,10 @@ std::vector<std::string> notes_on(const patch::FilePatch& f, const patch::Applie
   if (!f.new_mode.empty() && f.new_mode != "100644")
     notes.push_back("the patch sets mode " + escape_invalid_utf8(f.new_mode) +
                     ", which apply_patch does not apply; change permissions with a command");
-  if (applied.crlf_adapted)
-    notes.push_back("the file's lines end in \\r\\n; the hunks were matched and written that way");
+  if (applied.line_ends_adapted)
+    notes.push_back(
+        "the hunks' line ends differ from the file's; they were matched and written with the "
+        "file's");
   return notes;
 }
 

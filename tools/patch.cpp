@@ -244,8 +244,8 @@ class Parser {
     Hunk h;
     h.patch_line = i_ + 1;
     auto t = without_cr(lines_[i_]);
-    h.header = std::string(
-        t.substr(0, t.find("@@", 3) == std::string_view::npos ? t.size() : t.find("@@", 3) + 2));
+    auto close = t.find("@@", 3);
+    h.header = std::string(t.substr(0, close == std::string_view::npos ? t.size() : close + 2));
     auto s = t.substr(3);
     bool ok = parse_range(s, '-', h.old_start, h.old_count) && s.starts_with(' ');
     if (ok) s.remove_prefix(1);
@@ -274,8 +274,14 @@ class Parser {
         break;
       char kind = line.empty() ? ' ' : line[0];  // a blank line is blank context
       if (kind != ' ' && kind != '-' && kind != '+') break;
-      if (kind != '+') old_left > 0 ? --old_left : (h.counts_fixed = true, 0);
-      if (kind != '-') new_left > 0 ? --new_left : (h.counts_fixed = true, 0);
+      auto take = [&](size_t& left) {
+        if (left > 0)
+          --left;
+        else
+          h.counts_fixed = true;
+      };
+      if (kind != '+') take(old_left);
+      if (kind != '-') take(new_left);
       h.lines.push_back({kind, std::string(line.empty() ? line : line.substr(1)) + "\n"});
       ++i_;
     }
@@ -295,9 +301,15 @@ class Parser {
   size_t i_ = 0;
 };
 
-std::string with_crlf(const std::string& text) {
-  if (!text.ends_with('\n')) return text;
-  return text.substr(0, text.size() - 1) + "\r\n";
+// How hunk lines are matched: as written, or with their line ends turned into the file's.
+enum class Endings { as_written, crlf, lf };
+
+std::string adapted(const std::string& text, Endings endings) {
+  if (endings == Endings::crlf && text.ends_with('\n') && !text.ends_with("\r\n"))
+    return text.substr(0, text.size() - 1) + "\r\n";
+  if (endings == Endings::lf && text.ends_with("\r\n"))
+    return text.substr(0, text.size() - 2) + "\n";
+  return text;
 }
 
 // The 0-based line before which a hunk's old lines start, as its header says.
@@ -305,7 +317,7 @@ long declared_start(const Hunk& h) {
   return static_cast<long>(h.old_count == 0 ? h.old_start : h.old_start - 1);
 }
 
-Applied apply_hunks(const FilePatch& file, std::string_view original, bool crlf) {
+Applied apply_hunks(const FilePatch& file, std::string_view original, Endings endings) {
   const auto lines = split_lines(original);
   const long size = static_cast<long>(lines.size());
   Applied out;
@@ -314,7 +326,7 @@ Applied apply_hunks(const FilePatch& file, std::string_view original, bool crlf)
     const Hunk& h = file.hunks[hi];
     std::vector<std::string> old_side, new_side;
     for (const auto& l : h.lines) {
-      auto text = crlf ? with_crlf(l.text) : l.text;
+      auto text = adapted(l.text, endings);
       if (l.kind != '+') old_side.push_back(text);
       if (l.kind != '-') new_side.push_back(std::move(text));
     }
@@ -381,17 +393,18 @@ std::vector<FilePatch> parse(std::string_view text) { return Parser(text).run();
 
 Applied apply(const FilePatch& file, std::string_view original) {
   try {
-    return apply_hunks(file, original, false);
+    return apply_hunks(file, original, Endings::as_written);
   } catch (const Mismatch&) {
-    // Hunks written with "\n" for a file whose lines end in "\r\n": match them as CRLF.
-    bool hunks_lf = std::none_of(file.hunks.begin(), file.hunks.end(), [](const Hunk& h) {
-      return std::any_of(h.lines.begin(), h.lines.end(),
-                         [](const HunkLine& l) { return l.text.find('\r') != std::string::npos; });
-    });
-    if (hunks_lf && original.find("\r\n") != std::string_view::npos) {
+    // Hunks written with other line ends than the file's ("\n" for a CRLF file, or a patch
+    // whose text went through CRLF): retry with the file's.
+    auto endings = line_endings(original);
+    auto retry = endings == LineEndings::crlf || endings == LineEndings::mixed ? Endings::crlf
+                 : endings == LineEndings::lf                                  ? Endings::lf
+                                              : Endings::as_written;
+    if (retry != Endings::as_written) {
       try {
-        Applied a = apply_hunks(file, original, true);
-        a.crlf_adapted = true;
+        Applied a = apply_hunks(file, original, retry);
+        a.line_ends_adapted = true;
         return a;
       } catch (const Mismatch&) {
       }

@@ -59,7 +59,7 @@ std::vector<FilePatch> parse(std::string_view text);
 struct Applied {
   std::string text;
   std::vector<long> offsets;  // per hunk: where it applied minus where its header said
-  bool crlf_adapted = false;  // LF hunks were matched against a CRLF file
+  bool line_ends_adapted = false;  // the hunks matched only with the file's line ends
 };
 
 // `original` with every hunk of `file` applied in order; throws Mismatch.

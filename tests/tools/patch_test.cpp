@@ -143,11 +143,17 @@ TEST_CASE("patch::apply reports the first mismatching line where the hunk fits b
   }
 }
 
-TEST_CASE("patch::apply matches LF hunks against a CRLF file and writes CRLF") {
+TEST_CASE("patch::apply matches hunks with the file's line ends when their own do not fit") {
   auto files = patch::parse("--- a/f\n+++ b/f\n@@ -1,2 +1,3 @@\n one\n-two\n+2\n+2.5\n");
   auto applied = patch::apply(files.at(0), "one\r\ntwo\r\nthree\r\n");
-  CHECK(applied.crlf_adapted);
+  CHECK(applied.line_ends_adapted);
   CHECK(applied.text == "one\r\n2\r\n2.5\r\nthree\r\n");
+  // And the other way: a patch whose text went through CRLF, for an LF file.
+  auto dos = patch::parse("--- a/f\r\n+++ b/f\r\n@@ -1,2 +1,2 @@\r\n one\r\n-two\r\n+2\r\n");
+  auto lf = patch::apply(dos.at(0), "one\ntwo\n");
+  CHECK(lf.line_ends_adapted);
+  CHECK(lf.text == "one\n2\n");
+  CHECK_FALSE(patch::apply(files.at(0), "one\ntwo\n").line_ends_adapted);
 }
 
 TEST_CASE("patch::parse repairs hunk counts that do not match the hunk's lines") {
@@ -177,13 +183,32 @@ TEST_CASE("patch::parse marks binary patches") {
 }
 
 TEST_CASE("patch::parse and patch::apply fail only with their own errors on garbage") {
-  const std::vector<std::string> pool = {
-      "diff --git a/x b/x\n", "diff --git \"a/\\\n", "--- a/x\n", "+++ b/x\n", "--- /dev/null\n",
-      "+++ /dev/null\n", "@@ -1,2 +1,2 @@\n", "@@ -0,0 +1 @@\n", "@@ -3 +3,0 @@\n",
-      "@@ -99999999999999999999999 +1 @@\n", "@@ -1,999999 +1,1 @@\n", " x\n", "-x\n", "+y\n",
-      "\n", "\\ No newline at end of file\n", "rename from a\n", "rename to b\n", "new file mode 100755\n",
-      "deleted file mode 100644\n", "Binary files a/x and b/x differ\n", "-- \n", "garbage\n",
-      std::string("\0\xff\n", 3), "@@ -1 +1 @@", "--- \"a/unterminated\n"};
+  const std::vector<std::string> pool = {"diff --git a/x b/x\n",
+                                         "diff --git \"a/\\\n",
+                                         "--- a/x\n",
+                                         "+++ b/x\n",
+                                         "--- /dev/null\n",
+                                         "+++ /dev/null\n",
+                                         "@@ -1,2 +1,2 @@\n",
+                                         "@@ -0,0 +1 @@\n",
+                                         "@@ -3 +3,0 @@\n",
+                                         "@@ -99999999999999999999999 +1 @@\n",
+                                         "@@ -1,999999 +1,1 @@\n",
+                                         " x\n",
+                                         "-x\n",
+                                         "+y\n",
+                                         "\n",
+                                         "\\ No newline at end of file\n",
+                                         "rename from a\n",
+                                         "rename to b\n",
+                                         "new file mode 100755\n",
+                                         "deleted file mode 100644\n",
+                                         "Binary files a/x and b/x differ\n",
+                                         "-- \n",
+                                         "garbage\n",
+                                         std::string("\0\xff\n", 3),
+                                         "@@ -1 +1 @@",
+                                         "--- \"a/unterminated\n"};
   std::mt19937 rng(7);
   for (int round = 0; round < 2000; ++round) {
     std::string text;
