@@ -106,7 +106,13 @@ bool Workspace::stat(std::string_view path, struct ::stat& out) const {
   auto rel = relative(path);
   if (rel.empty()) return ::fstat(root_fd_.get(), &out) == 0;
   auto [dir_rel, name] = split_parent(rel);
-  Fd parent = open_checked(root_fd_.get(), dir_rel, O_PATH | O_DIRECTORY, path);
+  Fd parent;
+  try {
+    parent = open_checked(root_fd_.get(), dir_rel, O_PATH | O_DIRECTORY, path);
+  } catch (const std::system_error& e) {
+    if (e.code().value() == ENOENT) return false;  // a missing folder holds nothing
+    throw;
+  }
   if (::fstatat(parent.get(), name.c_str(), &out, AT_SYMLINK_NOFOLLOW) == 0) return true;
   if (errno == ENOENT) return false;
   throw std::system_error(errno, std::generic_category(), "cannot stat " + quoted(path));

@@ -21,10 +21,14 @@ constexpr Signature kSignatures[] = {
     {"%PDF-"sv, "PDF document"},
     {"PK\x03\x04"sv, "ZIP archive"},
     {"\x1f\x8b"sv, "gzip data"},
-    {"\xfd" "7zXZ\0"sv, "xz data"},
+    {"\xfd"
+     "7zXZ\0"sv,
+     "xz data"},
     {"7z\xbc\xaf\x27\x1c"sv, "7-zip archive"},
     {"\x28\xb5\x2f\xfd"sv, "zstd data"},
-    {"\x7f" "ELF"sv, "ELF executable"},
+    {"\x7f"
+     "ELF"sv,
+     "ELF executable"},
     {"SQLite format 3\0"sv, "SQLite database"},
     {"\0asm"sv, "WebAssembly module"},
     {"\xca\xfe\xba\xbe"sv, "Java class or Mach-O binary"},
@@ -35,8 +39,7 @@ constexpr Signature kSignatures[] = {
 };
 
 bool is_text_control(unsigned char c) {
-  return c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '\b' ||
-         c == 0x1b;
+  return c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' || c == '\b' || c == 0x1b;
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ double similarity(const std::string& a, const std::string& b) {
 
 // Above this many line comparisons only whitespace-insensitive equality counts, so that
 // a miss in a huge file stays fast.
-constexpr size_t kMaxSimilarityWork = 4'000'000;
+constexpr size_t kMaxSimilarityWork = 500'000;
 
 }  // namespace
 

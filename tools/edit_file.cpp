@@ -52,14 +52,17 @@ std::string to_lf(std::string_view s) {
 
 // The (old, new) pairs to look for, best first: the model writes "\n" whatever the file
 // uses, so a CRLF file is searched with CRLF text and gets CRLF text back.
-std::vector<std::pair<std::string, std::string>> spellings(std::string_view content, const std::string& old_text,
+std::vector<std::pair<std::string, std::string>> spellings(std::string_view content,
+                                                           const std::string& old_text,
                                                            const std::string& new_text) {
   std::vector<std::pair<std::string, std::string>> out{{old_text, new_text}};
   auto endings = line_endings(content);
   if (endings == LineEndings::crlf || endings == LineEndings::mixed) {
     std::pair<std::string, std::string> crlf{to_crlf(old_text), to_crlf(new_text)};
-    if (crlf.first != old_text) out.insert(endings == LineEndings::crlf ? out.begin() : out.end(), crlf);
-    else if (endings == LineEndings::crlf) out.front().second = crlf.second;
+    if (crlf.first != old_text)
+      out.insert(endings == LineEndings::crlf ? out.begin() : out.end(), crlf);
+    else if (endings == LineEndings::crlf)
+      out.front().second = crlf.second;
   } else if (old_text.find("\r\n") != std::string::npos) {
     out.emplace_back(to_lf(old_text), to_lf(new_text));
   }
@@ -69,7 +72,8 @@ std::vector<std::pair<std::string, std::string>> spellings(std::string_view cont
 // Start offsets of the non-overlapping occurrences of `needle`.
 std::vector<size_t> occurrences(std::string_view text, std::string_view needle) {
   std::vector<size_t> at;
-  for (size_t p = text.find(needle); p != std::string_view::npos; p = text.find(needle, p + needle.size()))
+  for (size_t p = text.find(needle); p != std::string_view::npos;
+       p = text.find(needle, p + needle.size()))
     at.push_back(p);
   return at;
 }
@@ -83,7 +87,8 @@ std::string numbered(std::string_view text, size_t first, size_t last) {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (line.size() > 300) line = line.substr(0, 300);
     auto num = std::to_string(n);
-    out += std::string(num.size() < 6 ? 6 - num.size() : 0, ' ') + num + "\t" + escape_invalid_utf8(line) + "\n";
+    out += std::string(num.size() < 6 ? 6 - num.size() : 0, ' ') + num + "\t" +
+           escape_invalid_utf8(line) + "\n";
   }
   return out;
 }
@@ -98,15 +103,20 @@ bool has_line_numbers(std::string_view s) {
   });
 }
 
-[[noreturn]] void not_found(const std::string& shown, std::string_view content, const std::string& old_text) {
+[[noreturn]] void not_found(const std::string& shown, std::string_view content,
+                            const std::string& old_text) {
   std::string msg = "old_string was not found in '" + shown + "'.";
   if (has_line_numbers(old_text))
-    msg += " It starts its lines with line numbers as read_file shows them; send only the text after the tab.";
+    msg +=
+        " It starts its lines with line numbers as read_file shows them; send only the text after "
+        "the tab.";
   if (auto m = closest_match(content, old_text)) {
-    msg += " The closest lines are " + std::to_string(m->first_line) + "-" + std::to_string(m->last_line) + ":\n" +
-           numbered(content, m->first_line, m->last_line);
+    msg += " The closest lines are " + std::to_string(m->first_line) + "-" +
+           std::to_string(m->last_line) + ":\n" + numbered(content, m->first_line, m->last_line);
     if (m->whitespace_only)
-      msg += "They differ from old_string only in whitespace (indentation, spaces or tabs, line ends); copy them exactly.";
+      msg +=
+          "They differ from old_string only in whitespace (indentation, spaces or tabs, line "
+          "ends); copy them exactly.";
     else
       msg += "Copy the exact text from the file (read_file shows it) and try again.";
   } else {
@@ -119,7 +129,8 @@ std::string line_list(std::string_view content, const std::vector<size_t>& at) {
   std::string out;
   size_t line = 1, pos = 0;
   for (size_t i = 0; i < at.size() && i < 20; ++i) {
-    line += static_cast<size_t>(std::count(content.begin() + static_cast<long>(pos), content.begin() + static_cast<long>(at[i]), '\n'));
+    line += static_cast<size_t>(std::count(content.begin() + static_cast<long>(pos),
+                                           content.begin() + static_cast<long>(at[i]), '\n'));
     pos = at[i];
     out += (i ? ", " : "") + std::to_string(line);
   }
@@ -128,16 +139,18 @@ std::string line_list(std::string_view content, const std::vector<size_t>& at) {
 }
 
 Json run(const Json& args, ToolContext& ctx) {
-  const auto path = args.at("path").get<std::string>();
+  const auto path = decoded_path(ctx.workspace, args.at("path").get<std::string>());
   const auto& old_text = args.at("old_string").get_ref<const std::string&>();
   const auto& new_text = args.at("new_string").get_ref<const std::string&>();
   const bool replace_all = args.value("replace_all", false);
   const std::string shown = shown_path(ctx.workspace, path);
-  if (old_text == new_text) throw ToolError("old_string and new_string are the same; nothing would change");
+  if (old_text == new_text)
+    throw ToolError("old_string and new_string are the same; nothing would change");
 
   const std::string content = read_whole_file(ctx.workspace, path, kMaxFileBytes);
   if (auto kind = binary_kind(content))
-    throw ToolError("'" + shown + "' is a binary file (" + *kind + "); edit_file changes text files only");
+    throw ToolError("'" + shown + "' is a binary file (" + *kind +
+                    "); edit_file changes text files only");
 
   std::vector<size_t> at;
   std::string from, to;
@@ -151,9 +164,10 @@ Json run(const Json& args, ToolContext& ctx) {
   }
   if (at.empty()) not_found(shown, content, old_text);
   if (at.size() > 1 && !replace_all)
-    throw ToolError("old_string occurs " + std::to_string(at.size()) + " times in '" + shown + "' (at lines " +
-                    line_list(content, at) +
-                    "); include more surrounding lines to pick one, or set replace_all to change them all");
+    throw ToolError(
+        "old_string occurs " + std::to_string(at.size()) + " times in '" + shown + "' (at lines " +
+        line_list(content, at) +
+        "); include more surrounding lines to pick one, or set replace_all to change them all");
 
   std::string updated;
   updated.reserve(content.size() + at.size() * to.size());
@@ -178,8 +192,8 @@ Json run(const Json& args, ToolContext& ctx) {
       ++keep;
     }
     result["diff_truncated"] = true;
-    result["note"] = "diff cut after " + std::to_string(keep) + " of " + std::to_string(diff.size()) +
-                     " bytes; read_file shows the result";
+    result["notes"] = {"diff cut after " + std::to_string(keep) + " of " +
+                       std::to_string(diff.size()) + " bytes; read_file shows the result"};
     diff.resize(keep);
   }
   result["diff"] = diff;
@@ -189,6 +203,7 @@ Json run(const Json& args, ToolContext& ctx) {
 
 }  // namespace
 
-const Tool edit_file{"edit_file", kSchema, {.read_only = false, .destructive = true, .idempotent = false}, run};
+const Tool edit_file{
+    "edit_file", kSchema, {.read_only = false, .destructive = true, .idempotent = false}, run};
 
 }  // namespace dsv4::tools::builtin

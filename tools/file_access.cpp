@@ -20,6 +20,30 @@ std::string shown_path(const sandbox::Workspace& ws, std::string_view path) {
   }
 }
 
+std::string decoded_path(const sandbox::Workspace& ws, const std::string& path) {
+  if (path.find("\\x") == std::string::npos) return path;
+  struct ::stat st {};
+  if (ws.stat(path, st)) return path;
+  auto hex = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  std::string decoded;
+  for (size_t i = 0; i < path.size(); ++i) {
+    int hi = -1, lo = -1;
+    if (path.compare(i, 2, "\\x") == 0 && i + 3 < path.size()) {
+      hi = hex(path[i + 2]);
+      lo = hex(path[i + 3]);
+    }
+    if (hi >= 0 && lo >= 0) {
+      decoded += static_cast<char>(hi * 16 + lo);
+      i += 3;
+    } else {
+      decoded += path[i];
+    }
+  }
+  return ws.stat(decoded, st) ? decoded : path;
+}
+
 namespace {
 
 std::string_view file_type(mode_t mode) {
@@ -38,15 +62,15 @@ sandbox::Fd open_regular_file(const sandbox::Workspace& ws, std::string_view pat
   sandbox::Fd fd;
   try {
     fd = ws.open_read(path);
-  } catch (const sandbox::AccessDenied& e) {
-    throw ToolError("sandbox: " + escape_invalid_utf8(e.what()));  // results must be UTF-8
   } catch (const std::system_error& e) {
     int err = e.code().value();
     if (err == ENOENT)
-      throw ToolError("no file '" + shown + "' in the workspace; check the path (list_files shows what exists)");
+      throw ToolError("no file '" + shown +
+                      "' in the workspace; check the path (list_files shows what exists)");
     if (err == ENOTDIR)
-      throw ToolError("'" + shown + "': a part of the path before the last '/' is a file, not a folder");
-    throw ToolError(escape_invalid_utf8(e.what()));
+      throw ToolError("'" + shown +
+                      "': a part of the path before the last '/' is a file, not a folder");
+    throw;
   }
   if (::fstat(fd.get(), &st) != 0)
     throw std::system_error(errno, std::generic_category(), "cannot stat '" + shown + "'");
@@ -72,8 +96,7 @@ size_t read_fully(int fd, char* buffer, size_t size) {
   return got;
 }
 
-std::string read_whole_file(const sandbox::Workspace& ws, std::string_view path,
-                            size_t max_bytes) {
+std::string read_whole_file(const sandbox::Workspace& ws, std::string_view path, size_t max_bytes) {
   struct ::stat st {};
   sandbox::Fd fd = open_regular_file(ws, path, st);
   auto size = static_cast<size_t>(st.st_size);

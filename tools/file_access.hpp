@@ -17,6 +17,11 @@ namespace dsv4::tools {
 // The model's path as shown in results and errors: root-relative, valid UTF-8.
 std::string shown_path(const sandbox::Workspace& ws, std::string_view path);
 
+// The model's path as a real name: results show bytes that are not UTF-8 as \xNN, and
+// the model sends such names back that way. When `path` does not exist but the name
+// with those escapes decoded does, that name; otherwise `path` as given.
+std::string decoded_path(const sandbox::Workspace& ws, const std::string& path);
+
 // Opens the regular file `path` for reading and fills `st`; ToolError when it does not
 // exist, is a folder or is not a regular file.
 sandbox::Fd open_regular_file(const sandbox::Workspace& ws, std::string_view path,
@@ -24,8 +29,7 @@ sandbox::Fd open_regular_file(const sandbox::Workspace& ws, std::string_view pat
 
 // The whole contents of the regular file `path`; ToolError as above, or when it is larger
 // than `max_bytes`.
-std::string read_whole_file(const sandbox::Workspace& ws, std::string_view path,
-                            size_t max_bytes);
+std::string read_whole_file(const sandbox::Workspace& ws, std::string_view path, size_t max_bytes);
 
 // Reads up to `size` bytes at the current position, fewer only at the end of the file.
 size_t read_fully(int fd, char* buffer, size_t size);

@@ -41,14 +41,31 @@ std::string unquote(std::string_view s, size_t& used, size_t line) {
     if (++i == s.size()) break;
     c = s[i];
     switch (c) {
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'n': out += '\n'; break;
-      case 'r': out += '\r'; break;
-      case 't': out += '\t'; break;
-      case 'v': out += '\v'; break;
-      case '"': case '\\': out += c; break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '"':
+      case '\\':
+        out += c;
+        break;
       default:
         if (c >= '0' && c <= '3' && i + 2 < s.size()) {
           int v = 0;
@@ -163,7 +180,8 @@ class Parser {
       if (starts_file_header(i_)) {
         if (!cur || !in_git_header) cur = &files_.emplace_back();
         bool created = cur->created, deleted = cur->deleted;
-        set_paths(*cur, header_path(t.substr(4), no), header_path(lines_[i_ + 1].substr(4), no + 1));
+        set_paths(*cur, header_path(t.substr(4), no),
+                  header_path(lines_[i_ + 1].substr(4), no + 1));
         cur->created |= created;
         cur->deleted |= deleted;
         in_git_header = false;
@@ -204,8 +222,11 @@ class Parser {
       size_t used = 0;
       return rest.starts_with('"') ? unquote(rest, used, no) : std::string(rest);
     };
-    if (t.starts_with("new file mode")) {
+    if (t.starts_with("new file mode ")) {
       f.created = true;
+      f.new_mode = t.substr(14);
+    } else if (t.starts_with("new mode ")) {
+      f.new_mode = t.substr(9);
     } else if (t.starts_with("deleted file mode")) {
       f.deleted = true;
     } else if (t.starts_with("rename from ")) {
@@ -223,9 +244,8 @@ class Parser {
     Hunk h;
     h.patch_line = i_ + 1;
     auto t = without_cr(lines_[i_]);
-    h.header = std::string(t.substr(0, t.find("@@", 3) == std::string_view::npos
-                                           ? t.size()
-                                           : t.find("@@", 3) + 2));
+    auto close = t.find("@@", 3);
+    h.header = std::string(t.substr(0, close == std::string_view::npos ? t.size() : close + 2));
     auto s = t.substr(3);
     bool ok = parse_range(s, '-', h.old_start, h.old_count) && s.starts_with(' ');
     if (ok) s.remove_prefix(1);
@@ -242,14 +262,26 @@ class Parser {
         ++i_;
         continue;
       }
+      if (line.starts_with("@@") || line.starts_with("diff --git ")) break;
+      // Until the header's counts are met, "--- x" is a removed line "-- x"; after that,
+      // a file header, the "-- " that ends a mailed patch, or a blank line ends the hunk.
       bool counted = old_left == 0 && new_left == 0;
-      if (line.starts_with("@@") || line.starts_with("diff --git ") || starts_file_header(i_))
+      if (counted && (line.empty() || line == "-- " || starts_file_header(i_))) break;
+      // A short hunk followed by a plain diff's next file: "--- ", "+++ " and "@@ " lines
+      // that cannot be the one removed and one added line still expected.
+      if (!counted && !(old_left == 1 && new_left == 1) && starts_file_header(i_) &&
+          i_ + 2 < lines_.size() && lines_[i_ + 2].starts_with("@@ "))
         break;
-      if (counted && (line.empty() || line == "-- ")) break;  // "-- " ends a mailed patch
       char kind = line.empty() ? ' ' : line[0];  // a blank line is blank context
       if (kind != ' ' && kind != '-' && kind != '+') break;
-      if (kind != '+') old_left > 0 ? --old_left : (h.counts_fixed = true, 0);
-      if (kind != '-') new_left > 0 ? --new_left : (h.counts_fixed = true, 0);
+      auto take = [&](size_t& left) {
+        if (left > 0)
+          --left;
+        else
+          h.counts_fixed = true;
+      };
+      if (kind != '+') take(old_left);
+      if (kind != '-') take(new_left);
       h.lines.push_back({kind, std::string(line.empty() ? line : line.substr(1)) + "\n"});
       ++i_;
     }
@@ -269,9 +301,15 @@ class Parser {
   size_t i_ = 0;
 };
 
-std::string with_crlf(const std::string& text) {
-  if (!text.ends_with('\n')) return text;
-  return text.substr(0, text.size() - 1) + "\r\n";
+// How hunk lines are matched: as written, or with their line ends turned into the file's.
+enum class Endings { as_written, crlf, lf };
+
+std::string adapted(const std::string& text, Endings endings) {
+  if (endings == Endings::crlf && text.ends_with('\n') && !text.ends_with("\r\n"))
+    return text.substr(0, text.size() - 1) + "\r\n";
+  if (endings == Endings::lf && text.ends_with("\r\n"))
+    return text.substr(0, text.size() - 2) + "\n";
+  return text;
 }
 
 // The 0-based line before which a hunk's old lines start, as its header says.
@@ -279,7 +317,7 @@ long declared_start(const Hunk& h) {
   return static_cast<long>(h.old_count == 0 ? h.old_start : h.old_start - 1);
 }
 
-Applied apply_hunks(const FilePatch& file, std::string_view original, bool crlf) {
+Applied apply_hunks(const FilePatch& file, std::string_view original, Endings endings) {
   const auto lines = split_lines(original);
   const long size = static_cast<long>(lines.size());
   Applied out;
@@ -288,7 +326,7 @@ Applied apply_hunks(const FilePatch& file, std::string_view original, bool crlf)
     const Hunk& h = file.hunks[hi];
     std::vector<std::string> old_side, new_side;
     for (const auto& l : h.lines) {
-      auto text = crlf ? with_crlf(l.text) : l.text;
+      auto text = adapted(l.text, endings);
       if (l.kind != '+') old_side.push_back(text);
       if (l.kind != '-') new_side.push_back(std::move(text));
     }
@@ -305,15 +343,18 @@ Applied apply_hunks(const FilePatch& file, std::string_view original, bool crlf)
     for (long d = 0; found < 0; ++d) {
       bool below = expected + d + k <= size, above = d > 0 && expected - d >= pos;
       if (!below && !above) break;
-      if (below && matches_at(expected + d) == k) found = expected + d;
-      else if (above && matches_at(expected - d) == k) found = expected - d;
+      if (below && matches_at(expected + d) == k)
+        found = expected + d;
+      else if (above && matches_at(expected - d) == k)
+        found = expected - d;
     }
     if (found < 0) {
       // Report the first difference where the hunk fits best.
       long best_at = expected, best = 0;
       for (long at = pos; at <= size; ++at) {
         long n = matches_at(at);
-        if (n > best || (n == best && n > 0 && std::abs(at - expected) < std::abs(best_at - expected))) {
+        if (n > best ||
+            (n == best && n > 0 && std::abs(at - expected) < std::abs(best_at - expected))) {
           best = n;
           best_at = at;
         }
@@ -352,17 +393,18 @@ std::vector<FilePatch> parse(std::string_view text) { return Parser(text).run();
 
 Applied apply(const FilePatch& file, std::string_view original) {
   try {
-    return apply_hunks(file, original, false);
+    return apply_hunks(file, original, Endings::as_written);
   } catch (const Mismatch&) {
-    // Hunks written with "\n" for a file whose lines end in "\r\n": match them as CRLF.
-    bool hunks_lf = std::none_of(file.hunks.begin(), file.hunks.end(), [](const Hunk& h) {
-      return std::any_of(h.lines.begin(), h.lines.end(),
-                         [](const HunkLine& l) { return l.text.find('\r') != std::string::npos; });
-    });
-    if (hunks_lf && original.find("\r\n") != std::string_view::npos) {
+    // Hunks written with other line ends than the file's ("\n" for a CRLF file, or a patch
+    // whose text went through CRLF): retry with the file's.
+    auto endings = line_endings(original);
+    auto retry = endings == LineEndings::crlf || endings == LineEndings::mixed ? Endings::crlf
+                 : endings == LineEndings::lf                                  ? Endings::lf
+                                              : Endings::as_written;
+    if (retry != Endings::as_written) {
       try {
-        Applied a = apply_hunks(file, original, true);
-        a.crlf_adapted = true;
+        Applied a = apply_hunks(file, original, retry);
+        a.line_ends_adapted = true;
         return a;
       } catch (const Mismatch&) {
       }

@@ -26,8 +26,9 @@ struct FilePatch {
   std::string old_path, new_path;
   bool created = false;
   bool deleted = false;
-  bool binary = false;  // "GIT binary patch" or "Binary files ... differ"
-  bool git = false;     // a "diff --git" section, whose differing names mean a rename
+  bool binary = false;   // "GIT binary patch" or "Binary files ... differ"
+  bool git = false;      // a "diff --git" section, whose differing names mean a rename
+  std::string new_mode;  // from "new file mode" or "new mode", e.g. "100755"
   std::vector<Hunk> hunks;
 
   bool renamed() const { return git && !created && !deleted && old_path != new_path; }
@@ -58,7 +59,7 @@ std::vector<FilePatch> parse(std::string_view text);
 struct Applied {
   std::string text;
   std::vector<long> offsets;  // per hunk: where it applied minus where its header said
-  bool crlf_adapted = false;  // LF hunks were matched against a CRLF file
+  bool line_ends_adapted = false;  // the hunks matched only with the file's line ends
 };
 
 // `original` with every hunk of `file` applied in order; throws Mismatch.

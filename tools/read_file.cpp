@@ -34,7 +34,11 @@ constexpr size_t kChunkBytes = 1 << 20;
 // Size of `s` once written inside a JSON string.
 size_t json_size(std::string_view s) {
   size_t n = 0;
-  for (unsigned char c : s) n += c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f' ? 2 : c < 0x20 ? 6 : 1;
+  for (unsigned char c : s) {
+    bool short_escape = c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r' || c == '\b' ||
+                        c == '\f';
+    n += short_escape ? 2 : c < 0x20 ? 6 : 1;
+  }
   return n;
 }
 
@@ -47,7 +51,8 @@ class Pager {
   void feed(std::string_view chunk) {
     while (!chunk.empty()) {
       const void* nl = std::memchr(chunk.data(), '\n', chunk.size());
-      size_t end = nl ? static_cast<size_t>(static_cast<const char*>(nl) - chunk.data()) : chunk.size();
+      size_t end =
+          nl ? static_cast<size_t>(static_cast<const char*>(nl) - chunk.data()) : chunk.size();
       auto piece = chunk.substr(0, end);
       if (wanted() && line_.size() <= kMaxLineBytes)
         line_.append(piece.substr(0, kMaxLineBytes + 1 - line_.size()));
@@ -92,7 +97,8 @@ class Pager {
     if (line_bytes_ > kMaxLineBytes) {
       size_t keep = kMaxLineBytes;
       // Cut before a UTF-8 sequence, not inside it.
-      while (keep > kMaxLineBytes - 4 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+      while (keep > kMaxLineBytes - 4 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80)
+        --keep;
       text = text.substr(0, keep);
       cut_.emplace_back(number_, line_bytes_);
     } else if (cr) {
@@ -101,8 +107,10 @@ class Pager {
     std::string shown = escape_invalid_utf8(text);
     escaped_ |= shown.size() != text.size();
     std::string number = std::to_string(number_);
-    std::string row = std::string(number.size() < 6 ? 6 - number.size() : 0, ' ') + number + "\t" + shown;
-    if (line_bytes_ > kMaxLineBytes) row += " [... line cut: " + std::to_string(line_bytes_) + " bytes in all]";
+    std::string row =
+        std::string(number.size() < 6 ? 6 - number.size() : 0, ' ') + number + "\t" + shown;
+    if (line_bytes_ > kMaxLineBytes)
+      row += " [... line cut: " + std::to_string(line_bytes_) + " bytes in all]";
     row += "\n";
     size_t row_size = json_size(row);
     if (last_shown_ > 0 && page_size_ + row_size > kPageBytes) {
@@ -126,7 +134,7 @@ class Pager {
 };
 
 Json run(const Json& args, ToolContext& ctx) {
-  const auto path = args.at("path").get<std::string>();
+  const auto path = decoded_path(ctx.workspace, args.at("path").get<std::string>());
   const size_t first = args.value("offset", size_t{1});
   const size_t limit = args.value("limit", kDefaultLimit);
   const std::string shown = shown_path(ctx.workspace, path);
@@ -136,8 +144,8 @@ Json run(const Json& args, ToolContext& ctx) {
   std::string buffer(kChunkBytes, '\0');
   size_t got = read_fully(fd.get(), buffer.data(), buffer.size());
   if (auto kind = binary_kind(std::string_view(buffer).substr(0, got)))
-    throw ToolError("'" + shown + "' is a binary file (" + *kind + ", " + std::to_string(st.st_size) +
-                    " bytes); read_file shows text only");
+    throw ToolError("'" + shown + "' is a binary file (" + *kind + ", " +
+                    std::to_string(st.st_size) + " bytes); read_file shows text only");
   Pager pager(first, limit);
   while (got > 0) {
     if (ctx.stop.stop_requested()) throw ToolError("read_file of '" + shown + "' was cancelled");
@@ -148,10 +156,14 @@ Json run(const Json& args, ToolContext& ctx) {
 
   const size_t total = pager.total_lines();
   if (first > total && first > 1)
-    throw ToolError("offset " + std::to_string(first) + " is past the end of '" + shown + "', which has " +
-                    std::to_string(total) + " lines; use an offset from 1 to " + std::to_string(std::max<size_t>(total, 1)));
+    throw ToolError("offset " + std::to_string(first) + " is past the end of '" + shown +
+                    "', which has " + std::to_string(total) + " lines; use an offset from 1 to " +
+                    std::to_string(std::max<size_t>(total, 1)));
 
-  Json result{{"path", shown}, {"content", pager.content()}, {"total_lines", total}, {"size_bytes", st.st_size}};
+  Json result{{"path", shown},
+              {"content", pager.content()},
+              {"total_lines", total},
+              {"size_bytes", st.st_size}};
   std::vector<std::string> notes;
   if (total == 0) {
     notes.push_back("the file is empty");
@@ -164,18 +176,22 @@ Json run(const Json& args, ToolContext& ctx) {
     result["more"] = more;
     if (more) {
       result["next_offset"] = pager.last_shown() + 1;
-      notes.push_back("showing lines " + std::to_string(first) + "-" + std::to_string(pager.last_shown()) + " of " +
-                      std::to_string(total) + "; call read_file with offset " + std::to_string(pager.last_shown() + 1) +
+      notes.push_back("showing lines " + std::to_string(first) + "-" +
+                      std::to_string(pager.last_shown()) + " of " + std::to_string(total) +
+                      "; call read_file with offset " + std::to_string(pager.last_shown() + 1) +
                       " for more");
     }
   }
   if (pager.endings() == "crlf" || pager.endings() == "mixed")
-    notes.push_back("lines ending in \\r\\n are shown without the \\r; edit_file keeps each file's line endings");
+    notes.push_back(
+        "lines ending in \\r\\n are shown without the \\r; edit_file keeps each file's line "
+        "endings");
   if (total > 0 && !pager.final_newline()) notes.push_back("the file does not end with a newline");
   if (pager.escaped()) notes.push_back("bytes that are not valid UTF-8 are shown as \\xNN");
   for (auto [line, length] : pager.cut_lines())
-    notes.push_back("line " + std::to_string(line) + " is " + std::to_string(length) + " bytes long; only its first " +
-                    std::to_string(kMaxLineBytes) + " bytes are shown");
+    notes.push_back("line " + std::to_string(line) + " is " + std::to_string(length) +
+                    " bytes long; only its first " + std::to_string(kMaxLineBytes) +
+                    " bytes are shown");
   if (!notes.empty()) result["notes"] = notes;
   return result;
 }

@@ -8,6 +8,7 @@
 #include "sandbox/workspace.hpp"
 #include "tools/builtin.hpp"
 #include "tools/schema.hpp"
+#include "tools/utf8_text.hpp"
 
 namespace dsv4::tools {
 namespace {
@@ -98,7 +99,8 @@ std::string_view tool_description(const Tool& tool) {
 }
 
 Json call_tool(const Tool& tool, const Json& args, ToolContext& ctx) {
-  auto failure = [](std::string message) { return Json{{"ok", false}, {"error", std::move(message)}}; };
+  // Messages may quote paths that are not UTF-8; the result must stay valid JSON text.
+  auto failure = [](std::string message) { return Json{{"ok", false}, {"error", escape_invalid_utf8(message)}}; };
   if (!args.is_object()) return failure("arguments must be a JSON object, got " + args.dump());
   if (auto err = validate(Json::parse(tool.schema), args))
     return failure("invalid arguments for " + std::string(tool.name) + ": " + *err);

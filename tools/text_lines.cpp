@@ -25,10 +25,14 @@ LineEndings line_endings(std::string_view text) {
 
 std::string_view to_string(LineEndings endings) {
   switch (endings) {
-    case LineEndings::none: return "none";
-    case LineEndings::lf: return "lf";
-    case LineEndings::crlf: return "crlf";
-    case LineEndings::mixed: return "mixed";
+    case LineEndings::none:
+      return "none";
+    case LineEndings::lf:
+      return "lf";
+    case LineEndings::crlf:
+      return "crlf";
+    case LineEndings::mixed:
+      return "mixed";
   }
   return "none";
 }

@@ -22,8 +22,8 @@ constexpr size_t kMaxEditDistance = 2000;
 
 // Myers' O(ND) shortest edit script between a and b (line ids), as changes offset by
 // (a0, b0). Keeps one diagonal array per edit step to walk back the path.
-std::vector<Change> shortest_edit(const std::vector<int>& a, const std::vector<int>& b,
-                                  size_t a0, size_t b0) {
+std::vector<Change> shortest_edit(const std::vector<int>& a, const std::vector<int>& b, size_t a0,
+                                  size_t b0) {
   const long n = static_cast<long>(a.size()), m = static_cast<long>(b.size());
   const long max_d = std::min<long>(n + m, kMaxEditDistance);
   const long off = max_d + 1;
@@ -108,6 +108,39 @@ std::string range(size_t begin, size_t count) {
   return std::to_string(count == 0 ? begin : begin + 1) + "," + std::to_string(count);
 }
 
+std::string label(std::string_view name) {
+  bool quote = false;
+  for (unsigned char c : name) quote |= c < 0x20 || c == 0x7f || c == '"' || c == '\\';
+  if (!quote) return std::string(name) + (name.find(' ') != std::string_view::npos ? "\t" : "");
+  std::string out = "\"";
+  for (unsigned char c : name) {
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          out += '\\';
+          out += static_cast<char>('0' + (c >> 6));
+          out += static_cast<char>('0' + ((c >> 3) & 7));
+          out += static_cast<char>('0' + (c & 7));
+        } else {
+          out += static_cast<char>(c);
+        }
+    }
+  }
+  return out + "\"";
+}
+
 void append_line(std::string& out, char prefix, std::string_view line) {
   out += prefix;
   out += line;
@@ -117,18 +150,16 @@ void append_line(std::string& out, char prefix, std::string_view line) {
 }  // namespace
 
 std::string unified_diff(std::string_view before, std::string_view after,
-                         std::string_view old_label, std::string_view new_label,
-                         size_t context) {
+                         std::string_view old_label, std::string_view new_label, size_t context) {
   const Lines a = split_lines(before), b = split_lines(after);
   const auto changes = diff_lines(a, b);
   if (changes.empty()) return "";
   std::string out;
-  out.append("--- ").append(old_label).append("\n+++ ").append(new_label).append("\n");
+  out += "--- " + label(old_label) + "\n+++ " + label(new_label) + "\n";
   for (size_t i = 0; i < changes.size();) {
     // Changes whose surrounding context would touch or overlap share one hunk.
     size_t j = i;
-    while (j + 1 < changes.size() && changes[j + 1].a_begin - changes[j].a_end <= 2 * context)
-      ++j;
+    while (j + 1 < changes.size() && changes[j + 1].a_begin - changes[j].a_end <= 2 * context) ++j;
     size_t a_from = changes[i].a_begin - std::min(context, changes[i].a_begin);
     size_t a_to = std::min(a.size(), changes[j].a_end + context);
     size_t b_from = changes[i].b_begin - (changes[i].a_begin - a_from);

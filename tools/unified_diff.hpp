@@ -8,7 +8,9 @@ namespace dsv4::tools {
 // The line diff from `before` to `after` in unified format: "--- old_label",
 // "+++ new_label", then "@@ -l,n +l,n @@" hunks with `context` unchanged lines around
 // each change and "\ No newline at end of file" where a last line lacks its '\n'.
-// Empty when the texts are equal. Labels are used as given ("a/path", "/dev/null").
+// Empty when the texts are equal. Labels ("a/path", "/dev/null") are written as git
+// writes names: C-quoted when they hold control characters, '"' or '\\', and ended
+// with a tab when they hold a space, so that git apply and patch(1) read them back.
 std::string unified_diff(std::string_view before, std::string_view after,
                          std::string_view old_label, std::string_view new_label,
                          size_t context = 3);

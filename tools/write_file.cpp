@@ -21,7 +21,7 @@ constexpr std::string_view kSchema = R"({
 })";
 
 Json run(const Json& args, ToolContext& ctx) {
-  const auto path = args.at("path").get<std::string>();
+  const auto path = decoded_path(ctx.workspace, args.at("path").get<std::string>());
   const auto& content = args.at("content").get_ref<const std::string&>();
   const std::string shown = shown_path(ctx.workspace, path);
   if (ctx.workspace.relative(path).empty())
@@ -45,6 +45,7 @@ Json run(const Json& args, ToolContext& ctx) {
 
 }  // namespace
 
-const Tool write_file{"write_file", kSchema, {.read_only = false, .destructive = true, .idempotent = true}, run};
+const Tool write_file{
+    "write_file", kSchema, {.read_only = false, .destructive = true, .idempotent = true}, run};
 
 }  // namespace dsv4::tools::builtin
