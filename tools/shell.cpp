@@ -17,7 +17,6 @@ namespace dsv4::tools::builtin {
 namespace {
 
 constexpr int kDefaultTimeoutS = 120, kMaxTimeoutS = 3600;
-constexpr size_t kShow = 16 * 1024;  // bytes shown from each end of the output
 
 double rounded(double seconds) { return std::round(seconds * 1000) / 1000; }
 
@@ -41,8 +40,12 @@ std::filesystem::path workdir(const Json& args, const sandbox::Workspace& ws) {
 }
 
 ProcessSpec spec_for(const Json& args, const ToolContext& ctx) {
+  auto command = args["command"].get<std::string>();
+  // execve would silently end the command at the first NUL.
+  if (command.find('\0') != std::string::npos)
+    throw ToolError("the command contains a NUL byte (\\u0000); remove it");
   ProcessSpec spec;
-  spec.argv = ctx.workspace.command_argv({"bash", "-c", args["command"].get<std::string>()});
+  spec.argv = ctx.workspace.command_argv({"bash", "-c", std::move(command)});
   spec.cwd = workdir(args, ctx.workspace);
   spec.env = shell_environment(environ);
   return spec;
@@ -134,7 +137,7 @@ Json run_shell(const Json& args, ToolContext& ctx) {
   }
   const int timeout_s = args.value("timeout_s", kDefaultTimeoutS);
   spec.timeout = std::chrono::seconds(timeout_s);
-  OutputBuffer output(kShow, kShow);
+  OutputBuffer output(OutputBuffer::kShowEachEnd, OutputBuffer::kShowEachEnd);
   Tick tick;
   if (ctx.progress)
     tick = [&](double elapsed) {
@@ -146,7 +149,7 @@ Json run_shell(const Json& args, ToolContext& ctx) {
       spec, ctx.stop, [&](std::string_view bytes) { output.append(bytes); }, tick);
   std::vector<std::string> notes;
   Json r = describe(end, end.seconds, notes);
-  add_output(r, output.render(0, kShow, kShow), output.total_bytes(), notes,
+  add_output(r, output.for_result(0), output.total_bytes(), notes,
              "to see all of it, redirect it to a file (COMMAND > out.log 2>&1) and read that with "
              "read_file, or filter it (grep, head, tail)");
   add_notes(r, notes);

@@ -1,9 +1,9 @@
 // OutputBuffer against the plain string it stands for: what it shows must be a prefix and
 // a suffix of the real output, and what it says was cut must add up.
+#include "tools/output_buffer.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-
-#include "tools/output_buffer.hpp"
 
 using dsv4::tools::escape_invalid_utf8;
 using dsv4::tools::OutputBuffer;
@@ -75,12 +75,14 @@ TEST_CASE("asking from an offset shows only newer output, and says what is no lo
   auto marker = whole.text.find("[... ");
   std::string head = whole.text.substr(0, marker);
   auto cut = all.substr(head.size(), whole.cut_bytes);
-  CHECK_THAT(whole.text, Catch::Contains(std::to_string(std::count(cut.begin(), cut.end(), '\n')) + " lines"));
+  CHECK_THAT(whole.text,
+             Catch::Contains(std::to_string(std::count(cut.begin(), cut.end(), '\n')) + " lines"));
 }
 
 TEST_CASE("a cut never splits a multi-byte character") {
   std::string all;
-  for (int i = 0; i < 20000; ++i) all += "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";  // é € 😀, no newlines
+  for (int i = 0; i < 20000; ++i)
+    all += "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";  // é € 😀, no newlines
   auto b = feed(all, 1001, 1003);
   auto r = b.render(0, 1001, 1003);
   CHECK(r.invalid_bytes == 0);
@@ -99,7 +101,8 @@ TEST_CASE("bytes that are not UTF-8 are shown as \\xNN and the rest is kept") {
         "\\xc0\\xaf|\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80|\\xe2\\x82");
   CHECK(invalid == 11);
   invalid = 0;
-  CHECK(escape_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80", invalid) == "caf\xc3\xa9 \xf0\x9f\x98\x80");
+  CHECK(escape_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80", invalid) ==
+        "caf\xc3\xa9 \xf0\x9f\x98\x80");
   CHECK(invalid == 0);
   std::string random;
   for (int i = 0; i < 100000; ++i) random += static_cast<char>((i * 2654435761u) >> 13);

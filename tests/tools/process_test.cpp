@@ -1,5 +1,7 @@
 // run_process with real bash processes: ordering, exit codes, stdin, timeouts and stops
 // that must end whole process groups, and commands that misbehave with their output.
+#include "tools/process.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -9,7 +11,6 @@
 #include <thread>
 
 #include "tests/support/temp_dir.hpp"
-#include "tools/process.hpp"
 
 extern char** environ;
 
@@ -61,7 +62,8 @@ TEST_CASE("stdout and stderr arrive merged in the order they were written") {
   auto c = run(bash("echo a; echo b >&2; echo c"));
   CHECK(c.out == "a\nb\nc\n");
   std::string script, expected;
-  for (int i = 1; i <= 300; ++i) expected += "out" + std::to_string(i) + "\nerr" + std::to_string(i) + "\n";
+  for (int i = 1; i <= 300; ++i)
+    expected += "out" + std::to_string(i) + "\nerr" + std::to_string(i) + "\n";
   auto many = run(bash("for i in $(seq 1 300); do echo out$i; echo err$i >&2; done"));
   CHECK(many.out == expected);
   CHECK(many.end.exit_code == 0);
@@ -89,8 +91,9 @@ TEST_CASE("stdin is closed: cat ends at once") {
 
 TEST_CASE("a timeout ends the whole process group, grandchildren included") {
   dsv4::test::TempDir dir;
-  auto spec = bash("echo $$ > pids; sleep 100 & echo $! >> pids; (sleep 100; :) & echo $! >> pids; wait",
-                   dir.path());
+  auto spec =
+      bash("echo $$ > pids; sleep 100 & echo $! >> pids; (sleep 100; :) & echo $! >> pids; wait",
+           dir.path());
   spec.timeout = 1s;
   auto c = run(spec);
   CHECK(c.end.timed_out);
@@ -118,7 +121,8 @@ TEST_CASE("a stop request ends the running command and its group") {
     std::this_thread::sleep_for(300ms);
     source.request_stop();
   });
-  auto c = run(bash("sleep 100 & echo $! > pid; echo waiting; wait", dir.path()), source.get_token());
+  auto c =
+      run(bash("sleep 100 & echo $! > pid; echo waiting; wait", dir.path()), source.get_token());
   CHECK(c.end.stopped);
   CHECK_FALSE(c.end.timed_out);
   CHECK(c.out == "waiting\n");
@@ -165,7 +169,8 @@ TEST_CASE("a daemon that leaves the group does not hold the call") {
 
 TEST_CASE("large output streams through without loss") {
   uint64_t bytes = 0;
-  auto end = run_process(bash("head -c 50000000 /dev/zero"), {}, [&](std::string_view s) { bytes += s.size(); });
+  auto end = run_process(bash("head -c 50000000 /dev/zero"), {},
+                         [&](std::string_view s) { bytes += s.size(); });
   CHECK(end.exit_code == 0);
   CHECK(bytes == 50'000'000);
 }
@@ -177,7 +182,8 @@ TEST_CASE("the working folder, the environment and the tick are the ones given")
   spec.env = {"ONLY_THIS=value", "PATH=/usr/bin:/bin"};
   int ticks = 0;
   std::string out;
-  auto end = run_process(spec, {}, [&](std::string_view s) { out.append(s); }, [&](double) { ++ticks; });
+  auto end = run_process(
+      spec, {}, [&](std::string_view s) { out.append(s); }, [&](double) { ++ticks; });
   CHECK(end.exit_code == 0);
   std::istringstream lines(out);
   std::string pwd, value, count;
