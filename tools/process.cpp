@@ -226,7 +226,6 @@ ProcessEnd run_process(const ProcessSpec& spec, std::stop_token stop, const Outp
         next_tick += std::chrono::seconds(1);
       }
     }
-
   } catch (...) {
     ::kill(-pid, SIGKILL);
     child.wait();

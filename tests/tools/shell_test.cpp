@@ -12,6 +12,7 @@
 #include "tests/support/temp_dir.hpp"
 #include "tools/registry.hpp"
 #include "tools/shell_env.hpp"
+#include "tools/shell_jobs.hpp"
 
 using dsv4::tools::Json;
 using namespace std::chrono_literals;
@@ -258,4 +259,23 @@ TEST_CASE("background jobs are ended when the process that started them exits") 
   std::string line;
   // Gone, or at most a zombie waiting for init to reap it.
   if (std::getline(stat, line)) CHECK(line.substr(line.rfind(')') + 2, 1) == "Z");
+}
+
+TEST_CASE("at most kMaxRunning background jobs run at once") {
+  Shell s;
+  std::vector<int> started;
+  Json refused;
+  for (int i = 0; i <= dsv4::tools::jobs::kMaxRunning; ++i) {
+    auto r = s.run("sleep 100", {{"background", true}});
+    if (r["ok"] == false) {
+      refused = r;
+      break;
+    }
+    started.push_back(r["job"]);
+  }
+  REQUIRE(refused.is_object());
+  CHECK_THAT(text(refused["error"]), Catch::Contains("background jobs are running already"));
+  CHECK(started.size() <= static_cast<size_t>(dsv4::tools::jobs::kMaxRunning));
+  for (int job : started) CHECK(s.call("shell_kill", {{"job", job}})["state"] == "killed");
+  CHECK(s.run("true", {{"background", true}})["ok"] == true);
 }
