@@ -91,9 +91,11 @@ TEST_CASE("stdin is closed: cat ends at once") {
 
 TEST_CASE("a timeout ends the whole process group, grandchildren included") {
   dsv4::test::TempDir dir;
-  auto spec =
-      bash("echo $$ > pids; sleep 100 & echo $! >> pids; (sleep 100; :) & echo $! >> pids; wait",
-           dir.path());
+  // bash, its child, and a child of a subshell: all must be gone afterwards.
+  auto spec = bash(
+      "echo $$ > pids; sleep 100 & echo $! >> pids; (sleep 100 & echo $! >> pids; wait) & "
+      "sleep 100; wait",
+      dir.path());
   spec.timeout = 1s;
   auto c = run(spec);
   CHECK(c.end.timed_out);
