@@ -93,9 +93,11 @@ class Table {
     if (it == jobs_.end())
       throw std::out_of_range(
           "no background job " + std::to_string(id) +
-          (last_id_ ? "; jobs so far are numbered 1 to " + std::to_string(last_id_)
-                    : "; none was started") +
-          " (finished jobs are forgotten after " + std::to_string(kMaxKept) + " more)");
+          (last_id_ ? "; jobs so far are numbered 1 to " + std::to_string(last_id_) +
+                          ", and finished ones are forgotten once " + std::to_string(kMaxKept) +
+                          " are kept"
+                    : "; none was started in this dsv4 process (jobs end with the process "
+                      "that started them)"));
     return it->second;
   }
 
