@@ -52,13 +52,13 @@ ProcessSpec spec_for(const Json& args, const ToolContext& ctx) {
 }
 
 // How a command ended, for the model; notes say what to do about anything unusual.
-Json describe(const ProcessEnd& end, double seconds, std::vector<std::string>& notes) {
+Json describe(const ProcessEnd& end, std::vector<std::string>& notes) {
   Json r;
   if (end.signal)
     r["signal"] = signal_name(end.signal);
   else
     r["exit_code"] = end.exit_code;
-  r["duration_s"] = rounded(seconds);
+  r["duration_s"] = rounded(end.seconds);
   if (end.timed_out) {
     r["timed_out"] = true;
     notes.push_back(
@@ -108,7 +108,7 @@ Json job_result(const JobSnapshot& job) {
     notes.push_back(job.error);
   } else {
     r["state"] = job.end.signal ? "killed" : "exited";
-    r.update(describe(job.end, job.seconds, notes));
+    r.update(describe(job.end, notes));
   }
   add_output(r, job.output, job.output_bytes, notes,
              "shell_status with since (next_since of an earlier call) shows only newer output");
@@ -148,7 +148,7 @@ Json run_shell(const Json& args, ToolContext& ctx) {
   ProcessEnd end = run_process(
       spec, ctx.stop, [&](std::string_view bytes) { output.append(bytes); }, tick);
   std::vector<std::string> notes;
-  Json r = describe(end, end.seconds, notes);
+  Json r = describe(end, notes);
   add_output(r, output.for_result(0), output.total_bytes(), notes,
              "to see all of it, redirect it to a file (COMMAND > out.log 2>&1) and read that with "
              "read_file, or filter it (grep, head, tail)");
