@@ -55,6 +55,20 @@ void add_cut_marker(std::string& text, uint64_t bytes, uint64_t lines, bool line
   text += " cut here ...]\n";
 }
 
+// The length of `text` as a JSON string body.
+size_t json_length(std::string_view text) {
+  size_t n = 0;
+  for (char c : text) {
+    if (c == '"' || c == '\\' || c == '\n' || c == '\t' || c == '\r' || c == '\b' || c == '\f')
+      n += 2;
+    else if (static_cast<unsigned char>(c) < 0x20)
+      n += 6;  // \u00NN
+    else
+      n += 1;
+  }
+  return n;
+}
+
 }  // namespace
 
 std::string escape_invalid_utf8(std::string_view bytes, uint64_t& invalid) {
@@ -165,6 +179,13 @@ RenderedOutput OutputBuffer::render(uint64_t since, size_t show_head, size_t sho
   text += escape_invalid_utf8(slice(tail_begin, total_), r.invalid_bytes);
   r.text = std::move(text);
   return r;
+}
+
+RenderedOutput OutputBuffer::for_result(uint64_t since) const {
+  for (size_t show = kShowEachEnd;; show /= 2) {
+    auto r = render(since, show, show);
+    if (show <= 256 || json_length(r.text) <= kMaxOutputJson) return r;
+  }
 }
 
 }  // namespace dsv4::tools

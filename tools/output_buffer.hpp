@@ -26,6 +26,13 @@ class OutputBuffer {
   // `show_tail` from their end, cut at line ends where one is near. Bytes no longer kept
   // count as cut. Throws std::out_of_range when `since` is beyond the end.
   RenderedOutput render(uint64_t since, size_t show_head, size_t show_tail) const;
+  // What a tool result shows: render(since, kShowEachEnd, kShowEachEnd), showing less
+  // while the text would take more than kMaxOutputJson bytes as a JSON string (escaped
+  // binary output grows up to six-fold).
+  RenderedOutput for_result(uint64_t since) const;
+
+  static constexpr size_t kShowEachEnd = 16 * 1024;
+  static constexpr size_t kMaxOutputJson = 64 * 1024;  // within the registry's result bound
 
  private:
   // Bytes [from, to), all of which must be kept.

@@ -22,7 +22,6 @@
 #include <boost/process/io.hpp>
 #include <boost/process/pipe.hpp>
 #include <boost/process/search_path.hpp>
-#include <boost/process/start_dir.hpp>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -40,6 +39,7 @@ using std::chrono::milliseconds;
 // Runs in the child between fork and exec (only async-signal-safe calls).
 struct ChildSetup : bp::extend::handler {
   char** envp;
+  const char* cwd;
 
   template <class Executor>
   void on_setup(Executor& exec) const {
@@ -47,7 +47,12 @@ struct ChildSetup : bp::extend::handler {
   }
 
   template <class Executor>
-  void on_exec_setup(Executor&) const {
+  void on_exec_setup(Executor& exec) const {
+    // bp::start_dir ignores a failed chdir and would run the command where we are.
+    if (::chdir(cwd) != 0) {
+      exec.set_error(std::error_code(errno, std::system_category()), "cannot enter the folder");
+      ::_exit(127);
+    }
     // Own session: a process group to end as a whole, and no controlling terminal, so
     // that password prompts fail at once instead of waiting for a tty.
     ::setsid();
@@ -132,9 +137,11 @@ ProcessEnd run_process(const ProcessSpec& spec, std::stop_token stop, const Outp
   std::vector<std::string> args(spec.argv.begin() + 1, spec.argv.end());
   bp::child child;
   try {
-    child = bp::child(bp::exe = exe, bp::args = args, bp::start_dir = spec.cwd.string(),
-                      bp::std_in<bp::null, (bp::std_out & bp::std_err)> out,
-                      ChildSetup{{}, envp.data()});
+    // clang-format off
+    child = bp::child(bp::exe = exe, bp::args = args,
+                      bp::std_in < bp::null, (bp::std_out & bp::std_err) > out,
+                      ChildSetup{{}, envp.data(), spec.cwd.c_str()});
+    // clang-format on
   } catch (const std::system_error& e) {
     throw std::runtime_error("cannot start '" + spec.argv[0] + "' in '" + spec.cwd.string() +
                              "': " + e.what());
@@ -219,7 +226,6 @@ ProcessEnd run_process(const ProcessSpec& spec, std::stop_token stop, const Outp
         next_tick += std::chrono::seconds(1);
       }
     }
-
   } catch (...) {
     ::kill(-pid, SIGKILL);
     child.wait();

@@ -17,7 +17,6 @@ namespace dsv4::tools::builtin {
 namespace {
 
 constexpr int kDefaultTimeoutS = 120, kMaxTimeoutS = 3600;
-constexpr size_t kShow = 16 * 1024;  // bytes shown from each end of the output
 
 double rounded(double seconds) { return std::round(seconds * 1000) / 1000; }
 
@@ -41,21 +40,25 @@ std::filesystem::path workdir(const Json& args, const sandbox::Workspace& ws) {
 }
 
 ProcessSpec spec_for(const Json& args, const ToolContext& ctx) {
+  auto command = args["command"].get<std::string>();
+  // execve would silently end the command at the first NUL.
+  if (command.find('\0') != std::string::npos)
+    throw ToolError("the command contains a NUL byte (\\u0000); remove it");
   ProcessSpec spec;
-  spec.argv = ctx.workspace.command_argv({"bash", "-c", args["command"].get<std::string>()});
+  spec.argv = ctx.workspace.command_argv({"bash", "-c", std::move(command)});
   spec.cwd = workdir(args, ctx.workspace);
   spec.env = shell_environment(environ);
   return spec;
 }
 
 // How a command ended, for the model; notes say what to do about anything unusual.
-Json describe(const ProcessEnd& end, double seconds, std::vector<std::string>& notes) {
+Json describe(const ProcessEnd& end, std::vector<std::string>& notes) {
   Json r;
   if (end.signal)
     r["signal"] = signal_name(end.signal);
   else
     r["exit_code"] = end.exit_code;
-  r["duration_s"] = rounded(seconds);
+  r["duration_s"] = rounded(end.seconds);
   if (end.timed_out) {
     r["timed_out"] = true;
     notes.push_back(
@@ -105,7 +108,7 @@ Json job_result(const JobSnapshot& job) {
     notes.push_back(job.error);
   } else {
     r["state"] = job.end.signal ? "killed" : "exited";
-    r.update(describe(job.end, job.seconds, notes));
+    r.update(describe(job.end, notes));
   }
   add_output(r, job.output, job.output_bytes, notes,
              "shell_status with since (next_since of an earlier call) shows only newer output");
@@ -134,7 +137,7 @@ Json run_shell(const Json& args, ToolContext& ctx) {
   }
   const int timeout_s = args.value("timeout_s", kDefaultTimeoutS);
   spec.timeout = std::chrono::seconds(timeout_s);
-  OutputBuffer output(kShow, kShow);
+  OutputBuffer output(OutputBuffer::kShowEachEnd, OutputBuffer::kShowEachEnd);
   Tick tick;
   if (ctx.progress)
     tick = [&](double elapsed) {
@@ -145,8 +148,8 @@ Json run_shell(const Json& args, ToolContext& ctx) {
   ProcessEnd end = run_process(
       spec, ctx.stop, [&](std::string_view bytes) { output.append(bytes); }, tick);
   std::vector<std::string> notes;
-  Json r = describe(end, end.seconds, notes);
-  add_output(r, output.render(0, kShow, kShow), output.total_bytes(), notes,
+  Json r = describe(end, notes);
+  add_output(r, output.for_result(0), output.total_bytes(), notes,
              "to see all of it, redirect it to a file (COMMAND > out.log 2>&1) and read that with "
              "read_file, or filter it (grep, head, tail)");
   add_notes(r, notes);

@@ -13,9 +13,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// A job keeps its first 16 KiB and its latest 256 KiB of output; status shows up to
-// 16 KiB from each end of what is asked for.
-constexpr size_t kKeepHead = 16 * 1024, kKeepTail = 256 * 1024, kShow = 16 * 1024;
+// A job keeps the start of its output and its latest 256 KiB, so that `since` can page
+// through recent output.
+constexpr size_t kKeepTail = 256 * 1024;
 // Finished jobs are forgotten, oldest first, beyond this many jobs in the table.
 constexpr size_t kMaxKept = 64;
 
@@ -25,7 +25,7 @@ struct Job {
   Clock::time_point started = Clock::now();
   std::mutex mutex;
   std::condition_variable finished;
-  OutputBuffer output{kKeepHead, kKeepTail};
+  OutputBuffer output{OutputBuffer::kShowEachEnd, kKeepTail};
   std::optional<ProcessEnd> end;
   std::string error;
   // Declared last: destroyed first, so the thread is stopped and joined while the
@@ -41,7 +41,7 @@ struct Job {
     if (end) s.end = *end;
     s.error = error;
     s.seconds = end ? end->seconds : std::chrono::duration<double>(Clock::now() - started).count();
-    s.output = output.render(since, kShow, kShow);
+    s.output = output.for_result(since);
     s.output_bytes = output.total_bytes();
     return s;
   }
@@ -93,9 +93,11 @@ class Table {
     if (it == jobs_.end())
       throw std::out_of_range(
           "no background job " + std::to_string(id) +
-          (last_id_ ? "; jobs so far are numbered 1 to " + std::to_string(last_id_)
-                    : "; none was started") +
-          " (finished jobs are forgotten after " + std::to_string(kMaxKept) + " more)");
+          (last_id_ ? "; jobs so far are numbered 1 to " + std::to_string(last_id_) +
+                          ", and finished ones are forgotten once " + std::to_string(kMaxKept) +
+                          " are kept"
+                    : "; none was started in this dsv4 process (jobs end with the process "
+                      "that started them)"));
     return it->second;
   }
 
