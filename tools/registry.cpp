@@ -15,7 +15,6 @@ namespace {
 
 // One line per tool; the order is the order the model sees them in.
 const Tool* const kTools[] = {
-    nullptr,  // keeps the list non-empty until the first tool lands
     &builtin::read_file,
     &builtin::write_file,
     &builtin::edit_file,
@@ -81,8 +80,7 @@ void bound(Json& result) {
 std::span<const Tool> all_tools() {
   static const std::vector<Tool> tools = [] {
     std::vector<Tool> v;
-    for (const Tool* t : kTools)
-      if (t) v.push_back(*t);
+    for (const Tool* t : kTools) v.push_back(*t);
     return v;
   }();
   return tools;
