@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -31,38 +32,43 @@ Json read_json(const std::filesystem::path& file) {
   return j;
 }
 
-// GPT-2's byte-level alphabet, reversed: the byte each alphabet character stands for.
-std::unordered_map<char32_t, uint8_t> byte_of_alphabet_char() {
-  std::unordered_map<char32_t, uint8_t> map;
-  char32_t extra = 256;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
-    map[printable ? char32_t(b) : extra++] = static_cast<uint8_t>(b);
-  }
-  return map;
+// GPT-2's byte-level alphabet: each byte is written as one printable character.
+char32_t alphabet_char(int byte) {
+  if ((byte >= 33 && byte <= 126) || (byte >= 161 && byte <= 172) || byte >= 174) return byte;
+  int rank = 0;  // the others take 256, 257, ... in byte order
+  for (int b = 0; b < byte; ++b) rank += !((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174);
+  return 256 + rank;
 }
 
+std::string utf8_of(char32_t cp) {
+  if (cp < 0x80) return std::string(1, static_cast<char>(cp));
+  return {static_cast<char>(0xC0 | (cp >> 6)), static_cast<char>(0x80 | (cp & 0x3F))};  // all below U+0800
+}
+
+// Byte-level token strings to raw bytes.
 class ByteLevel {
  public:
-  explicit ByteLevel(std::filesystem::path file) : file_(std::move(file)) {}
+  ByteLevel() {
+    byte_of_.fill(-1);
+    for (int b = 0; b < 256; ++b) byte_of_[alphabet_char(b)] = static_cast<int16_t>(b);
+  }
 
-  std::string to_bytes(const std::string& token) const {
+  // nullopt when `token` has a character outside the alphabet.
+  std::optional<std::string> to_bytes(std::string_view token) const {
     std::string bytes;
     for (size_t pos = 0; pos < token.size();) {
       const unicode::Utf8Step step = unicode::next_utf8(token, pos);
-      auto it = step.status == unicode::Utf8Status::kChar ? map_.find(step.cp) : map_.end();
-      if (it == map_.end()) {
-        fail(file_, "vocabulary token '" + token + "' is not in the byte-level alphabet");
+      if (step.status != unicode::Utf8Status::kChar || step.cp >= byte_of_.size() || byte_of_[step.cp] < 0) {
+        return std::nullopt;
       }
-      bytes.push_back(static_cast<char>(it->second));
+      bytes.push_back(static_cast<char>(byte_of_[step.cp]));
       pos += step.len;
     }
     return bytes;
   }
 
  private:
-  std::filesystem::path file_;
-  std::unordered_map<char32_t, uint8_t> map_ = byte_of_alphabet_char();
+  std::array<int16_t, 324> byte_of_;  // by alphabet character; -1 for others
 };
 
 // j[key], or null when j is no object or lacks the key.
@@ -114,16 +120,6 @@ std::string token_content(const Json& token) {
   return "";
 }
 
-void read_config(const std::filesystem::path& dir, TokenizerSpec& spec) {
-  const auto file = dir / "tokenizer_config.json";
-  if (!std::filesystem::exists(file)) return;  // no BOS/EOS configured
-  const Json config = read_json(file);
-  spec.add_bos = at(config, "add_bos_token") == true;
-  spec.add_eos = at(config, "add_eos_token") == true;
-  spec.bos_token = token_content(at(config, "bos_token"));
-  spec.eos_token = token_content(at(config, "eos_token"));
-}
-
 }  // namespace
 
 TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
@@ -131,9 +127,9 @@ TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
   const Json j = read_json(file);
   check_pipeline(j, file);
   TokenizerSpec spec;
-  const ByteLevel byte_level(file);
 
   const Json& added = at(j, "added_tokens");
+  std::unordered_map<std::string, TokenId> added_ids;
   for (const Json& token : added.is_array() ? added : Json::array()) {
     const std::string content = token_content(token);
     if (content.empty() || !at(token, "id").is_number_integer()) {
@@ -145,7 +141,10 @@ TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
     const auto id = at(token, "id").get<int64_t>();
     if (id < 0 || id >= (1 << 30)) fail(file, "added token '" + content + "' has id out of range");
     spec.added.push_back({content, static_cast<TokenId>(id), at(token, "special") == true});
+    added_ids[content] = static_cast<TokenId>(id);
   }
+
+  const ByteLevel byte_level;
   const Json& vocab = at(at(j, "model"), "vocab");
   std::unordered_map<std::string, TokenId> id_of;  // byte-level strings, as merges name them
   id_of.reserve(vocab.size());
@@ -155,24 +154,35 @@ TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
     }
     const auto id = id_json.get<TokenId>();
     if (size_t(id) >= spec.model_tokens.size()) spec.model_tokens.resize(id + 1);
-    // Added tokens may sit in the vocabulary too, as their raw text.
-    const bool added_here = std::any_of(spec.added.begin(), spec.added.end(),
-                                        [&](const AddedTokenSpec& a) { return a.id == id && a.content == token; });
-    spec.model_tokens[id] = added_here ? token : byte_level.to_bytes(token);
-    id_of[token] = id;
+    std::optional<std::string> bytes = byte_level.to_bytes(token);
+    if (!bytes) {
+      // Added tokens may sit in the vocabulary too, as their raw text.
+      auto it = added_ids.find(token);
+      if (it == added_ids.end() || it->second != id) {
+        fail(file, "vocabulary token '" + token + "' is not in the byte-level alphabet");
+      }
+      bytes = token;
+    }
+    spec.model_tokens[id] = std::move(*bytes);
+    id_of.emplace(token, id);
+  }
+  for (int b = 0; b < 256; ++b) {
+    auto it = id_of.find(utf8_of(alphabet_char(b)));
+    if (it == id_of.end()) fail(file, "the vocabulary has no token for byte " + std::to_string(b));
+    spec.byte_ids[b] = it->second;
   }
 
   const Json& merges = at(at(j, "model"), "merges");
   spec.merges.reserve(merges.size());
+  std::string left, right;
   for (const Json& merge : merges) {
     // Older files write "left right"; newer ones ["left", "right"]. Byte-level tokens never
     // hold a space, so the first form is unambiguous.
-    std::string left, right;
     if (merge.is_string()) {
-      const auto text = merge.get<std::string>();
+      const auto& text = merge.get_ref<const std::string&>();
       const size_t space = text.find(' ');
       if (space == std::string::npos) fail(file, "merge '" + text + "' is not two tokens");
-      left = text.substr(0, space), right = text.substr(space + 1);
+      left.assign(text, 0, space), right.assign(text, space + 1);
     } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
       left = merge[0].get<std::string>(), right = merge[1].get<std::string>();
     } else {
@@ -185,7 +195,23 @@ TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
     spec.merges.push_back({l->second, r->second, m->second});
   }
 
-  read_config(dir, spec);
+  // BOS and EOS, named by content in tokenizer_config.json; without that file, none.
+  const auto config_file = dir / "tokenizer_config.json";
+  if (!std::filesystem::exists(config_file)) return spec;
+  const Json config = read_json(config_file);
+  auto id_of_content = [&](const char* key) -> std::optional<TokenId> {
+    const std::string content = token_content(at(config, key));
+    if (content.empty()) return std::nullopt;
+    if (auto it = added_ids.find(content); it != added_ids.end()) return it->second;
+    std::string byte_level_form;
+    for (unsigned char b : content) byte_level_form += utf8_of(alphabet_char(b));
+    if (auto it = id_of.find(byte_level_form); it != id_of.end()) return it->second;
+    fail(config_file, std::string(key) + " '" + content + "' is not a token of tokenizer.json");
+  };
+  spec.bos = id_of_content("bos_token");
+  spec.eos = id_of_content("eos_token");
+  spec.add_bos = at(config, "add_bos_token") == true && spec.bos;
+  spec.add_eos = at(config, "add_eos_token") == true && spec.eos;
   return spec;
 }
 

@@ -33,13 +33,17 @@ const std::array<uint8_t, 128> kAscii = [] {
   return t;
 }();
 
-// The character (or ill-formed subpart) at `pos`.
-Unit unit_at(std::string_view t, size_t pos) {
-  const auto b = static_cast<uint8_t>(t[pos]);
-  if (b < 0x80) return {kAscii[b], 1};
+[[gnu::noinline]] Unit non_ascii_unit_at(std::string_view t, size_t pos) {
   const Utf8Step step = next_utf8(t, pos);
   const uint8_t cls = step.status == Utf8Status::kChar ? classes_with_extras(step.cp) : 0;
   return {cls, static_cast<uint8_t>(step.len)};
+}
+
+// The character (or ill-formed subpart) at `pos`.
+inline Unit unit_at(std::string_view t, size_t pos) {
+  const auto b = static_cast<uint8_t>(t[pos]);
+  if (b < 0x80) [[likely]] return {kAscii[b], 1};
+  return non_ascii_unit_at(t, pos);
 }
 
 bool is_ascii_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }

@@ -211,6 +211,7 @@ class TinyTokenizer {
     dir_.write("tokenizer.json", j.dump());
   }
   Tokenizer load() const { return Tokenizer::load(dir_.path()); }
+  void write_config(const json& config) const { dir_.write("tokenizer_config.json", config.dump()); }
 
  private:
   dsv4::test::TempDir dir_;
@@ -237,6 +238,19 @@ TEST_CASE("added tokens match leftmost first, then longest, anywhere in the text
   CHECK(t.encode("<<a>>") == Ids{'<', 300, '>'});
   CHECK(t.decode(Ids{301, 300, 'c'}, true) == "<a>bc");
   CHECK(t.decode(Ids{260, 299}).empty());  // ids between the vocabulary and the added tokens
+}
+
+TEST_CASE("tokenizer_config.json names BOS and EOS by content, model or added tokens alike") {
+  const TinyTokenizer tiny;
+  tiny.write_config({{"add_bos_token", true}, {"bos_token", "x"}, {"add_eos_token", true},
+                     {"eos_token", {{"content", "<a>"}, {"__type", "AddedToken"}}}});
+  const Tokenizer t = tiny.load();
+  CHECK(t.bos_id() == 'x');
+  CHECK(t.eos_id() == 300);
+  CHECK(t.encode("ab", true) == Ids{'x', 257, 300});
+  CHECK(t.encode("ab") == Ids{257});
+  tiny.write_config({{"add_bos_token", true}, {"bos_token", "<nope>"}});
+  CHECK_THROWS_WITH(tiny.load(), Catch::Contains("tokenizer_config.json: bos_token '<nope>' is not a token"));
 }
 
 TEST_CASE("loading refuses missing, broken and unsupported tokenizer files, saying where") {
