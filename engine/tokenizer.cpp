@@ -98,7 +98,7 @@ struct Tokenizer::Impl {
   Impl(const std::array<TokenId, 256>& byte_ids, const std::vector<BpeMerge>& merges) : bpe(byte_ids, merges) {}
 
   void encode_piece(std::string_view piece, std::vector<TokenId>& out, PieceCache* c) const {
-    if (piece.size() == 1 || !c || piece.size() > PieceCache::kMaxPieceBytes) {
+    if (!c || piece.size() == 1 || piece.size() > PieceCache::kMaxPieceBytes) {
       bpe.encode(piece, out);
       return;
     }
@@ -118,13 +118,7 @@ struct Tokenizer::Impl {
   }
 
   void encode_text(std::string_view text, std::vector<TokenId>& out, PieceCache* c) const {
-    std::vector<size_t> ends;
-    pretokenize(text, ends);
-    size_t begin = 0;
-    for (size_t end : ends) {
-      encode_piece(text.substr(begin, end - begin), out, c);
-      begin = end;
-    }
+    pretokenize(text, [&](std::string_view piece) { encode_piece(piece, out, c); });
   }
 };
 

@@ -40,7 +40,10 @@ const BytePairEncoder::Slot* BytePairEncoder::find(TokenId left, TokenId right) 
 }
 
 void BytePairEncoder::encode(std::string_view piece, std::vector<TokenId>& out) const {
-  if (piece.empty()) return;
+  if (piece.size() <= 1) {
+    if (!piece.empty()) out.push_back(byte_ids_[static_cast<uint8_t>(piece[0])]);
+    return;
+  }
   // A doubly linked list of symbols over the bytes; a merge keeps the left one.
   struct Symbol {
     TokenId id;  // -1 once merged into its left neighbour

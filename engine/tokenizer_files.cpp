@@ -2,11 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
 #include <array>
 #include <fstream>
 #include <optional>
-#include <sstream>
+#include <iterator>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -25,18 +24,20 @@ using Json = nlohmann::json;
 Json read_json(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(file, "cannot be read; pass --tokenizer a folder with tokenizer.json");
-  std::stringstream text;
-  text << in.rdbuf();
-  Json j = Json::parse(text.str(), nullptr, false);
+  const std::string text(std::istreambuf_iterator<char>(in), {});
+  Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) fail(file, "is not a JSON object");
   return j;
 }
 
-// GPT-2's byte-level alphabet: each byte is written as one printable character.
+// GPT-2's byte-level alphabet writes each byte as one printable character: printable
+// Latin-1 bytes as themselves, the others as U+0100, U+0101, ... in byte order.
+bool printable_latin1(int byte) { return (byte >= 33 && byte <= 126) || (byte >= 161 && byte <= 172) || byte >= 174; }
+
 char32_t alphabet_char(int byte) {
-  if ((byte >= 33 && byte <= 126) || (byte >= 161 && byte <= 172) || byte >= 174) return byte;
-  int rank = 0;  // the others take 256, 257, ... in byte order
-  for (int b = 0; b < byte; ++b) rank += !((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174);
+  if (printable_latin1(byte)) return byte;
+  int rank = 0;
+  for (int b = 0; b < byte; ++b) rank += !printable_latin1(b);
   return 256 + rank;
 }
 

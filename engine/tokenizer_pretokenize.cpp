@@ -105,7 +105,8 @@ size_t match_main(std::string_view t, size_t i, size_t end) {
 }
 
 // Splits [begin, end) by the main regex: matches and the text between them.
-void split_main(std::string_view t, size_t begin, size_t end, std::vector<size_t>& ends) {
+void split_main(std::string_view t, size_t begin, size_t end,
+                const std::function<void(std::string_view)>& emit) {
   size_t unmatched = begin, i = begin;
   while (i < end) {
     const size_t m = match_main(t, i, end);
@@ -113,16 +114,16 @@ void split_main(std::string_view t, size_t begin, size_t end, std::vector<size_t
       i += unit_at(t, i).len;
       continue;
     }
-    if (unmatched < i) ends.push_back(i);
-    ends.push_back(m);
+    if (unmatched < i) emit(t.substr(unmatched, i - unmatched));
+    emit(t.substr(i, m - i));
     i = unmatched = m;
   }
-  if (unmatched < end) ends.push_back(end);
+  if (unmatched < end) emit(t.substr(unmatched, end - unmatched));
 }
 
 }  // namespace
 
-void pretokenize(std::string_view text, std::vector<size_t>& ends) {
+void pretokenize(std::string_view text, const std::function<void(std::string_view)>& emit) {
   // Steps one and two leave three kinds of chunk: up to three numeric characters, a run of
   // CJK characters, a run of anything else. The main regex matches nothing in a numeric
   // chunk (it stays whole) and splits the other two.
@@ -136,7 +137,7 @@ void pretokenize(std::string_view text, std::vector<size_t>& ends) {
         if (!(u.cls & kNumber)) break;
         chunk_end += u.len;
       }
-      ends.push_back(chunk_end);
+      emit(text.substr(pos, chunk_end - pos));
     } else {
       const bool cjk = first.cls & kCjk;
       while (chunk_end < text.size()) {
@@ -144,7 +145,7 @@ void pretokenize(std::string_view text, std::vector<size_t>& ends) {
         if ((u.cls & kNumber) || bool(u.cls & kCjk) != cjk) break;
         chunk_end += u.len;
       }
-      split_main(text, pos, chunk_end, ends);
+      split_main(text, pos, chunk_end, emit);
     }
     pos = chunk_end;
   }
