@@ -32,6 +32,31 @@ TEST_CASE("encode, decode and UTF-8 repair agree with the npm reference on rando
     for (size_t n = 1 + pick(30); n > 0; --n) text += pieces[pick(pieces.size())];
     texts.push_back(text);
   }
+  // Random code points from all of Unicode (unassigned, private use and noncharacters too),
+  // mixed with spaces, newlines and digits that interact with the regexes around them.
+  auto utf8 = [](char32_t cp) {
+    std::string s;
+    if (cp < 0x80) return std::string(1, static_cast<char>(cp));
+    if (cp < 0x800) return s + char(0xC0 | cp >> 6) + char(0x80 | (cp & 0x3F));
+    if (cp < 0x10000) return s + char(0xE0 | cp >> 12) + char(0x80 | (cp >> 6 & 0x3F)) + char(0x80 | (cp & 0x3F));
+    return s + char(0xF0 | cp >> 18) + char(0x80 | (cp >> 12 & 0x3F)) + char(0x80 | (cp >> 6 & 0x3F)) +
+           char(0x80 | (cp & 0x3F));
+  };
+  const char32_t limits[] = {0x80, 0x800, 0x3400, 0x10000, 0x20000, 0x110000};
+  for (int i = 0; i < 300; ++i) {
+    std::string text;
+    for (size_t n = 1 + pick(25); n > 0; --n) {
+      const char* glue[] = {" ", "  ", "\n", "1", "a", "."};
+      if (pick(3) == 0) {
+        text += glue[pick(6)];
+        continue;
+      }
+      char32_t cp = static_cast<char32_t>(pick(limits[pick(6)]));
+      if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // no surrogates in UTF-8
+      text += utf8(cp);
+    }
+    texts.push_back(text);
+  }
   for (std::string big : {std::string(5000, 'a'), std::string(3000, '1'), std::string(2000, ' ') + "x",
                           std::string(1000, '\n') + " y", std::string(500, '!')}) {
     texts.push_back(big);
