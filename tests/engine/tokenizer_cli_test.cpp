@@ -51,7 +51,10 @@ TEST_CASE("dsv4 tokenize --file reads bytes exactly, NUL and CR included, from p
   CHECK(json::parse(r.out) == c["ids"]);
   const auto missing = run_dsv4({"tokenize", "--tokenizer", kDir, "--file", (dir / "nope.txt").string()});
   CHECK(missing.exit_code == 1);
-  CHECK_THAT(missing.err, Contains("cannot read --file") && Contains("nope.txt"));
+  CHECK_THAT(missing.err, Contains("cannot read --file") && Contains("nope.txt") && Contains("No such file"));
+  const auto folder = run_dsv4({"tokenize", "--tokenizer", kDir, "--file", dir.path().string()});
+  CHECK(folder.exit_code == 1);
+  CHECK_THAT(folder.err, Contains("is a folder, not a file"));
 }
 
 TEST_CASE("dsv4 detokenize prints the text exactly, with no newline added") {
