@@ -30,6 +30,142 @@ Json read_json(const std::filesystem::path& file) {
   return j;
 }
 
+// Reads tokenizer.json in one pass: model.vocab and model.merges, nearly all of the file,
+// go straight into flat lists; the rest, a few KB, becomes a Json document. (A full
+// document would spend most of the loading time on a 128,000-entry std::map.)
+class TokenizerJsonReader : public nlohmann::json_sax<Json> {
+ public:
+  Json document;
+  bool has_vocab = false, has_merges = false;
+  std::vector<std::pair<std::string, int64_t>> vocab;      // -1 for an id that is no integer
+  std::vector<std::pair<std::string, std::string>> merges;  // left, right
+  std::string error;                                        // the first problem, if any
+
+  bool null() override { return value(Json()); }
+  bool boolean(bool b) override { return value(b); }
+  bool number_integer(number_integer_t n) override { return value(n); }
+  bool number_unsigned(number_unsigned_t n) override { return value(n); }
+  bool number_float(number_float_t x, const string_t&) override { return value(x); }
+  bool binary(binary_t&) override { return value(Json()); }
+  bool string(string_t& s) override {
+    if (mode_ == Mode::kMerges) {
+      // The older form, "left right": byte-level tokens never hold a space.
+      const size_t space = s.find(' ');
+      if (space == std::string::npos) return problem("merge '" + s + "' is not two tokens");
+      merges.emplace_back(s.substr(0, space), s.substr(space + 1));
+      return true;
+    }
+    if (mode_ == Mode::kMergePair) {
+      pair_.push_back(std::move(s));
+      return true;
+    }
+    return value(std::move(s));
+  }
+  bool key(string_t& k) override {
+    key_ = std::move(k);
+    return true;
+  }
+  bool start_object(size_t) override {
+    if (in_model() && key_ == "vocab" && mode_ == Mode::kDom) {
+      has_vocab = true;
+      mode_ = Mode::kVocab;
+      return true;
+    }
+    return open(Json::object());
+  }
+  bool end_object() override {
+    if (mode_ == Mode::kVocab) {
+      mode_ = Mode::kDom;
+      return true;
+    }
+    return close();
+  }
+  bool start_array(size_t) override {
+    if (in_model() && key_ == "merges" && mode_ == Mode::kDom) {
+      has_merges = true;
+      mode_ = Mode::kMerges;
+      return true;
+    }
+    if (mode_ == Mode::kMerges) {  // the newer form, ["left", "right"]
+      mode_ = Mode::kMergePair;
+      pair_.clear();
+      return true;
+    }
+    return open(Json::array());
+  }
+  bool end_array() override {
+    if (mode_ == Mode::kMergePair) {
+      if (pair_.size() != 2) return problem("a merge is not two tokens");
+      merges.emplace_back(std::move(pair_[0]), std::move(pair_[1]));
+      mode_ = Mode::kMerges;
+      return true;
+    }
+    if (mode_ == Mode::kMerges) {
+      mode_ = Mode::kDom;
+      return true;
+    }
+    return close();
+  }
+  bool parse_error(size_t, const std::string&, const nlohmann::detail::exception& e) override {
+    return problem(std::string("is not valid JSON: ") + e.what());
+  }
+
+ private:
+  enum class Mode { kDom, kVocab, kMerges, kMergePair };
+
+  bool in_model() const { return open_.size() == 2 && keys_.back() == "model"; }
+
+  bool problem(std::string what) {
+    if (error.empty()) error = std::move(what);
+    return false;
+  }
+
+  bool value(Json v) {
+    if (mode_ == Mode::kVocab) {
+      const bool id = v.is_number_integer() && v.get<int64_t>() >= 0 && v.get<int64_t>() < (1 << 30);
+      vocab.emplace_back(std::move(key_), id ? v.get<int64_t>() : -1);
+      return true;
+    }
+    if (mode_ != Mode::kDom) return problem("model.merges holds something other than token pairs");
+    if (open_.empty()) {
+      document = std::move(v);
+      return true;
+    }
+    Json& parent = *open_.back();
+    if (parent.is_object()) {
+      parent[key_] = std::move(v);
+    } else {
+      parent.push_back(std::move(v));
+    }
+    return true;
+  }
+
+  bool open(Json container) {
+    if (mode_ != Mode::kDom) return problem("model.vocab or model.merges holds nested values");
+    Json* slot = &document;
+    if (!open_.empty()) {
+      Json& parent = *open_.back();
+      slot = parent.is_object() ? &parent[key_] : &(parent.push_back(Json()), parent.back());
+    }
+    *slot = std::move(container);
+    keys_.push_back(open_.empty() || !open_.back()->is_object() ? std::string() : key_);
+    open_.push_back(slot);
+    return true;
+  }
+
+  bool close() {
+    open_.pop_back();
+    keys_.pop_back();
+    return true;
+  }
+
+  Mode mode_ = Mode::kDom;
+  std::vector<Json*> open_;         // the containers being filled, outermost first
+  std::vector<std::string> keys_;  // the key each of them sits under ("" in an array)
+  std::string key_;
+  std::vector<std::string> pair_;
+};
+
 // GPT-2's byte-level alphabet writes each byte as one printable character: printable
 // Latin-1 bytes as themselves, the others as U+0100, U+0101, ... in byte order.
 bool printable_latin1(int byte) { return (byte >= 33 && byte <= 126) || (byte >= 161 && byte <= 172) || byte >= 174; }
@@ -110,9 +246,6 @@ void check_pipeline(const Json& j, const std::filesystem::path& file) {
   if (at(model, "byte_fallback") == true || at(model, "ignore_merges") == true) {
     fail(file, "model.byte_fallback and model.ignore_merges are not supported");
   }
-  if (!at(model, "vocab").is_object() || !at(model, "merges").is_array()) {
-    fail(file, "model.vocab is not an object or model.merges not an array");
-  }
 }
 
 std::string token_content(const Json& token) {
@@ -125,7 +258,17 @@ std::string token_content(const Json& token) {
 
 TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
   const auto file = dir / "tokenizer.json";
-  const Json j = read_json(file);
+  TokenizerJsonReader reader;
+  {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) fail(file, "cannot be read; pass --tokenizer a folder with tokenizer.json");
+    const std::string text(std::istreambuf_iterator<char>(in), {});
+    if (!Json::sax_parse(text, &reader) || !reader.document.is_object()) {
+      fail(file, reader.error.empty() ? "is not a JSON object" : reader.error);
+    }
+  }
+  if (!reader.has_vocab || !reader.has_merges) fail(file, "model.vocab or model.merges is missing");
+  const Json& j = reader.document;
   check_pipeline(j, file);
   TokenizerSpec spec;
 
@@ -146,14 +289,11 @@ TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
   }
 
   const ByteLevel byte_level;
-  const Json& vocab = at(at(j, "model"), "vocab");
   std::unordered_map<std::string, TokenId> id_of;  // byte-level strings, as merges name them
-  id_of.reserve(vocab.size());
-  for (const auto& [token, id_json] : vocab.items()) {
-    if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0 || id_json.get<int64_t>() >= (1 << 30)) {
-      fail(file, "vocabulary id of '" + token + "' is not an integer in [0, 2^30)");
-    }
-    const auto id = id_json.get<TokenId>();
+  id_of.reserve(reader.vocab.size());
+  for (const auto& [token, id_value] : reader.vocab) {
+    if (id_value < 0) fail(file, "vocabulary id of '" + token + "' is not an integer in [0, 2^30)");
+    const auto id = static_cast<TokenId>(id_value);
     if (size_t(id) >= spec.model_tokens.size()) spec.model_tokens.resize(id + 1);
     std::optional<std::string> bytes = byte_level.to_bytes(token);
     if (!bytes) {
@@ -173,22 +313,8 @@ TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
     spec.byte_ids[b] = it->second;
   }
 
-  const Json& merges = at(at(j, "model"), "merges");
-  spec.merges.reserve(merges.size());
-  std::string left, right;
-  for (const Json& merge : merges) {
-    // Older files write "left right"; newer ones ["left", "right"]. Byte-level tokens never
-    // hold a space, so the first form is unambiguous.
-    if (merge.is_string()) {
-      const auto& text = merge.get_ref<const std::string&>();
-      const size_t space = text.find(' ');
-      if (space == std::string::npos) fail(file, "merge '" + text + "' is not two tokens");
-      left.assign(text, 0, space), right.assign(text, space + 1);
-    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-      left = merge[0].get<std::string>(), right = merge[1].get<std::string>();
-    } else {
-      fail(file, "merge " + merge.dump() + " is neither \"left right\" nor [left, right]");
-    }
+  spec.merges.reserve(reader.merges.size());
+  for (const auto& [left, right] : reader.merges) {
     auto l = id_of.find(left), r = id_of.find(right), m = id_of.find(left + right);
     if (l == id_of.end() || r == id_of.end() || m == id_of.end()) {
       fail(file, "merge '" + left + " " + right + "' names a token missing from the vocabulary");

@@ -216,6 +216,17 @@ class TinyTokenizer {
 
 }  // namespace
 
+TEST_CASE("merges may be written as [left, right] pairs, as newer files do") {
+  const Tokenizer t = TinyTokenizer([](json& j) {
+                        j["model"]["merges"] = json::array();
+                        for (auto [l, r] : {std::pair{"b", "c"}, {"a", "b"}, {"ab", "c"}, {"a", "a"}}) {
+                          j["model"]["merges"].push_back(json::array({l, r}));
+                        }
+                      }).load();
+  CHECK(t.encode("abc") == Ids{'a', 256});
+  CHECK(t.encode("aaab") == Ids{259, 257});
+}
+
 TEST_CASE("BPE applies merges by rank, leftmost first among equals") {
   const Tokenizer t = TinyTokenizer().load();
   CHECK(t.encode("abc") == Ids{'a', 256});  // "b c" outranks "a b", and "a bc" is no merge
@@ -256,7 +267,7 @@ TEST_CASE("loading refuses missing, broken and unsupported tokenizer files, sayi
   CHECK_THROWS_WITH(Tokenizer::load(empty.path()), Contains("tokenizer.json") && Contains("cannot be read"));
   dsv4::test::TempDir broken;
   broken.write("tokenizer.json", "{\"model\": ");
-  CHECK_THROWS_WITH(Tokenizer::load(broken.path()), Contains("is not a JSON object"));
+  CHECK_THROWS_WITH(Tokenizer::load(broken.path()), Contains("is not valid JSON") && Contains("line 1, column 11"));
   auto refuses = [](const std::function<void(json&)>& edit) {
     try {
       TinyTokenizer(edit).load();
@@ -272,4 +283,8 @@ TEST_CASE("loading refuses missing, broken and unsupported tokenizer files, sayi
   CHECK_THAT(refuses([](json& j) { j["model"]["vocab"].erase("A"); }), Contains("no token for byte 65"));
   CHECK_THAT(refuses([](json& j) { j["added_tokens"][0]["lstrip"] = true; }), Contains("lstrip"));
   CHECK_THAT(refuses([](json& j) { j["model"]["vocab"]["\u4e00"] = 400; }), Contains("byte-level alphabet"));
+  CHECK_THAT(refuses([](json& j) { j["model"]["vocab"]["q"] = "7"; }), Contains("vocabulary id of 'q'"));
+  CHECK_THAT(refuses([](json& j) { j["model"]["merges"].push_back(json::array({"a", "b", "c"})); }), Contains("not two tokens"));
+  CHECK_THAT(refuses([](json& j) { j["model"]["merges"].push_back(7); }), Contains("model.merges holds"));
+  CHECK_THAT(refuses([](json& j) { j["model"].erase("merges"); }), Contains("model.merges is missing"));
 }
