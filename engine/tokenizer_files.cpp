@@ -4,8 +4,8 @@
 
 #include <array>
 #include <fstream>
-#include <optional>
 #include <iterator>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 
@@ -21,11 +21,14 @@ using Json = nlohmann::json;
   throw std::runtime_error(file.string() + ": " + what);
 }
 
-Json read_json(const std::filesystem::path& file) {
+std::string read_text(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(file, "cannot be read; pass --tokenizer a folder with tokenizer.json");
-  const std::string text(std::istreambuf_iterator<char>(in), {});
-  Json j = Json::parse(text, nullptr, false);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+Json read_json(const std::filesystem::path& file) {
+  Json j = Json::parse(read_text(file), nullptr, false);
   if (j.is_discarded() || !j.is_object()) fail(file, "is not a JSON object");
   return j;
 }
@@ -259,13 +262,8 @@ std::string token_content(const Json& token) {
 TokenizerSpec read_tokenizer_files(const std::filesystem::path& dir) {
   const auto file = dir / "tokenizer.json";
   TokenizerJsonReader reader;
-  {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) fail(file, "cannot be read; pass --tokenizer a folder with tokenizer.json");
-    const std::string text(std::istreambuf_iterator<char>(in), {});
-    if (!Json::sax_parse(text, &reader) || !reader.document.is_object()) {
-      fail(file, reader.error.empty() ? "is not a JSON object" : reader.error);
-    }
+  if (!Json::sax_parse(read_text(file), &reader) || !reader.document.is_object()) {
+    fail(file, reader.error.empty() ? "is not a JSON object" : reader.error);
   }
   if (!reader.has_vocab || !reader.has_merges) fail(file, "model.vocab or model.merges is missing");
   const Json& j = reader.document;
