@@ -24,8 +24,9 @@ BytePairEncoder::BytePairEncoder(const std::array<TokenId, 256>& byte_ids,
     const uint64_t key = pair_key(m.left, m.right);
     size_t i = (key * 0x9E3779B97F4A7C15ull) >> shift_;
     while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & (slots_.size() - 1);
-    // A pair listed twice keeps its first (best) rank, as a rank map built in order would.
-    if (slots_[i].key == kEmpty) slots_[i] = Slot{key, static_cast<uint32_t>(rank), m.merged};
+    // A pair listed twice takes its last rank, as in both references (their rank maps are
+    // filled in order, later entries replacing earlier ones).
+    slots_[i] = Slot{key, static_cast<uint32_t>(rank), m.merged};
   }
 }
 

@@ -227,6 +227,14 @@ TEST_CASE("merges may be written as [left, right] pairs, as newer files do") {
   CHECK(t.encode("aaab") == Ids{259, 257});
 }
 
+TEST_CASE("a merge listed twice takes its later rank, as in the references") {
+  // "a b" again after "ab c": "b c" (rank 0) still wins in "abc"; in "aab", "a a" (rank 3)
+  // now beats "a b" (rank 4), which it would not with the first rank (1).
+  const Tokenizer t = TinyTokenizer([](json& j) { j["model"]["merges"].push_back("a b"); }).load();
+  CHECK(t.encode("aab") == Ids{259, 'b'});
+  CHECK(TinyTokenizer().load().encode("aab") == Ids{'a', 257});
+}
+
 TEST_CASE("BPE applies merges by rank, leftmost first among equals") {
   const Tokenizer t = TinyTokenizer().load();
   CHECK(t.encode("abc") == Ids{'a', 256});  // "b c" outranks "a b", and "a bc" is no merge
