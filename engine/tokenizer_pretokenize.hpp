@@ -2,9 +2,8 @@
 // The DeepSeek V3/V4 pre-tokenizer: the three Split regexes of its tokenizer.json, run
 // by a hand-written matcher with exactly their semantics (JavaScript's, as in the
 // reference), one pass, no regex engine.
-#include <cstddef>
+#include <functional>
 #include <string_view>
-#include <vector>
 
 namespace dsv4::engine {
 
@@ -17,9 +16,9 @@ inline constexpr std::string_view kDeepSeekSplitRegexes[] = {
     "[\\p{L}\\p{M}]+| ?[\\p{P}\\p{S}]+[\r\n]*|\\s*[\r\n]+|\\s+(?!\\S)|\\s+",
 };
 
-// Cuts `text` (raw bytes, normally UTF-8) into pre-tokens and appends the end offset of
-// each to `ends`. Ill-formed UTF-8 subparts count as characters of no class, so every
-// byte lands in some piece.
-void pretokenize(std::string_view text, std::vector<size_t>& ends);
+// Cuts `text` (raw bytes, normally UTF-8) into pre-tokens and hands each to `emit`, in
+// order. Ill-formed UTF-8 subparts count as characters of no class, so every byte lands in
+// some piece.
+void pretokenize(std::string_view text, const std::function<void(std::string_view piece)>& emit);
 
 }  // namespace dsv4::engine
