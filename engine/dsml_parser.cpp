@@ -235,6 +235,7 @@ struct DsmlParser::Impl {
   bool implicit_block = false;          // invokes without a tool_calls wrapper
   bool explicit_open = false;           // inside <tool_calls> not yet closed
   bool skip_space = false;              // drop whitespace right after a block
+  std::string held_space;               // trailing whitespace of the text so far
   bool junk_noted = false;
   std::vector<DsmlIssue> issues;
   bool truncated = false;
@@ -294,7 +295,20 @@ struct DsmlParser::Impl {
           skip_space = false;
           if (state == State::content) issue("text after the tool calls kept as content");
         }
-        emit(state == State::reasoning ? DsmlEventKind::reasoning : DsmlEventKind::content, text.substr(start));
+        std::string_view body = text.substr(start);
+        if (options.strict) {
+          emit_text(body);
+          return text.size();
+        }
+        // Whitespace right before a tool-call block is not content; hold it until the
+        // next non-space text or marker decides.
+        size_t end = body.size();
+        while (end > 0 && is_space(body[end - 1])) --end;
+        if (end > 0) {
+          flush_space();
+          emit_text(body.substr(0, end));
+        }
+        held_space += body.substr(end);
         return text.size();
       }
       case State::block_gap:
@@ -343,6 +357,16 @@ struct DsmlParser::Impl {
     return text.size();
   }
 
+  void emit_text(std::string_view text) {
+    emit(state == State::reasoning ? DsmlEventKind::reasoning : DsmlEventKind::content, text);
+  }
+
+  void flush_space() {
+    if (held_space.empty()) return;
+    emit_text(held_space);
+    held_space.clear();
+  }
+
   void leave_block() {
     state = block_return;
     implicit_block = explicit_open = false;
@@ -384,6 +408,11 @@ struct DsmlParser::Impl {
 
   void on_text_marker(const Marker& m) {
     bool reasoning = state == State::reasoning;
+    if (m.tok == Tok::opener || m.tok == Tok::invoke_open) {
+      held_space.clear();
+    } else {
+      flush_space();
+    }
     switch (m.tok) {
       case Tok::think_end:
         if (reasoning) {
@@ -450,6 +479,7 @@ struct DsmlParser::Impl {
         return;
       default:
         issue("stray '" + m.text + "' skipped");
+        acc.clear();
         return;
     }
   }
@@ -617,6 +647,7 @@ struct DsmlParser::Impl {
       pos = buf.size();
     }
     run(true);
+    if (state == State::reasoning || state == State::content) flush_space();
     switch (state) {
       case State::reasoning:
         if (options.strict) fail_format("Invalid thinking format: missing </think>");
