@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/dsml_bench.hpp"
 #include "engine/encoding_cli.hpp"
 #include "tools/cli.hpp"
 
@@ -22,6 +23,7 @@ constexpr const char* kHelp =
     "  bench search DIR PATTERN             code search against ripgrep\n"
     "  encode --messages FILE [...]         render a conversation into the V4 prompt\n"
     "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
+    "  bench parse [--mb N]                 streaming DSML parser against a single-shot parse\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -31,10 +33,26 @@ struct Command {
   int (*run)(const std::vector<std::string>&);
 };
 
+// `dsv4 bench NAME ...`: each benchmark belongs to the part it measures.
+const Command kBenches[] = {
+    {"parse", dsv4::engine::bench_parse_command},
+};
+
+int bench_command(const std::vector<std::string>& args) {
+  for (const Command& b : kBenches) {
+    if (!args.empty() && b.name == args[0]) return b.run({args.begin() + 1, args.end()});
+  }
+  std::cerr << "dsv4 bench: name a benchmark:";
+  for (const Command& b : kBenches) std::cerr << " " << b.name;
+  std::cerr << "\n";
+  return 2;
+}
+
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
     {"encode", dsv4::engine::encode_command},
     {"parse", dsv4::engine::parse_command},
+    {"bench", bench_command},
 };
 
 }  // namespace

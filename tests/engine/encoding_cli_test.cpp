@@ -132,3 +132,12 @@ TEST_CASE("dsv4 parse --tolerant recovers what the reference rejects and reports
   CHECK(bad.exit_code == 1);
   CHECK_THAT(bad.err, Catch::Contains("does not hold a JSON object"));
 }
+
+TEST_CASE("dsv4 bench parse runs the streaming parser against its single-shot peer") {
+  auto r = run_dsv4({"bench", "parse", "--mb", "1"});
+  CHECK(r.exit_code == 0);
+  CHECK_THAT(r.out, Catch::Contains("single-shot") && Catch::Contains("1-byte chunks") &&
+                        Catch::Contains("ratio to single-shot"));
+  CHECK(run_dsv4({"bench", "parse", "--mb", "zero"}).exit_code == 2);
+  CHECK(run_dsv4({"bench", "nothing"}).exit_code == 2);
+}

@@ -87,6 +87,16 @@ TEST_CASE("deviation: a message after a context ending with a developer message 
   FAIL("golden case " << kLostMessageCase << " not found");
 }
 
+TEST_CASE("deviation: a context that is only a developer message does not swallow the next user turn") {
+  // Same miscount: the reference renders nothing at all here. The user turn opens the
+  // assistant's turn as usual; no BOS and no effort paragraph, because a context was
+  // rendered before and the paragraph belongs at the very start of the prompt.
+  EncodeOptions options;
+  options.effort = ReasoningEffort::high;
+  std::string prompt = encode_messages({make(Role::user, "U")}, options, {make(Role::developer, "D")});
+  CHECK(prompt == "<｜User｜>U<｜Assistant｜><think>");
+}
+
 TEST_CASE("reasoning is read under both `reasoning` and `reasoning_content`") {
   size_t with_reasoning = 0;
   for (const Json& c : encode_cases()) {
