@@ -229,14 +229,14 @@ struct DsmlParser::Impl {
   std::string value;    // current parameter value
   std::string call_name, param_name, call_error;
   bool param_is_string = true;
-  bool in_call = false;
   std::vector<std::string> param_names;
   State block_return = State::content;  // where text resumes after a block
   bool implicit_block = false;          // invokes without a tool_calls wrapper
   bool explicit_open = false;           // inside <tool_calls> not yet closed
   bool skip_space = false;              // drop whitespace right after a block
   std::string held_space;               // trailing whitespace of the text so far
-  bool junk_noted = false;
+  bool junk_noted = false;              // one issue per run of junk between tags
+  bool trailing_noted = false;          // one issue for text after EOS
   std::vector<DsmlIssue> issues;
   bool truncated = false;
   bool saw_eos = false;
@@ -273,7 +273,10 @@ struct DsmlParser::Impl {
     }
     if (state == State::after_eos && pos < buf.size()) {
       if (options.strict) fail_format("Unexpected content at end: text after the end-of-sentence token");
-      if (!trim(std::string_view(buf).substr(pos)).empty()) issue("text after the end-of-sentence token ignored");
+      if (!trailing_noted && !trim(std::string_view(buf).substr(pos)).empty()) {
+        issue("text after the end-of-sentence token ignored");
+        trailing_noted = true;
+      }
       pos = buf.size();
     }
     if (pos > 65536 && pos * 2 > buf.size()) {
@@ -514,14 +517,12 @@ struct DsmlParser::Impl {
     }
     call_name = name.value_or("");
     param_names.clear();
-    in_call = true;
     acc.clear();
     emit(DsmlEventKind::call_begin, call_name);
   }
 
   void end_call(std::string_view error) {
     std::string message = call_error.empty() ? std::string(error) : call_error;
-    in_call = false;
     call_error.clear();
     emit(DsmlEventKind::call_end, {}, {}, false, message);
   }

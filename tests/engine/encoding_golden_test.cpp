@@ -157,6 +157,7 @@ TEST_CASE("malformed conversations are refused with the message and field named"
   CHECK_THAT(error_of(R"([{"role": "assistant", "content": 5}])"), Catch::Contains("'content'"));
   CHECK_THAT(error_of(R"({"role": "user"})"), Catch::Contains("JSON array"));
   CHECK_THAT(error_of("[{"), Catch::Contains("not valid JSON"));
+  CHECK_THAT(error_of("[{\"role\": \"user\", \"content\": \"\xff\xfe\"}]"), Catch::Contains("not valid JSON"));
   CHECK_THAT(error_of(R"([{"role": "assistant", "tool_calls": [{"function": {}}]}])"),
              Catch::Contains("string 'name'"));
 }
