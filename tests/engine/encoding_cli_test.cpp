@@ -45,7 +45,7 @@ TEST_CASE("dsv4 encode --messages takes the conversation and the settings as opt
   REQUIRE(c["input"]["reasoning_effort"] == "max");
   REQUIRE(c["input"]["drop_thinking"] == false);
   dir.write("m.json", c["input"]["messages"].dump());
-  auto r = run_dsv4({"encode", "--messages", (dir / "m.json").string(), "--mode", "thinking", "--effort", "max",
+  auto r = run_dsv4({"encode", "--messages", (dir / "m.json").string(), "--thinking", "thinking", "--effort", "max",
                      "--keep-reasoning"});
   CHECK(r.exit_code == 0);
   CHECK(r.out == c["expected"].get<std::string>());
@@ -54,7 +54,7 @@ TEST_CASE("dsv4 encode --messages takes the conversation and the settings as opt
   dir.write("m2.json", ctx["input"]["messages"].dump());
   dir.write("c2.json", ctx["input"]["context"].dump());
   auto r2 = run_dsv4({"encode", "--messages", (dir / "m2.json").string(), "--context", (dir / "c2.json").string(),
-                      "--mode", "chat"});
+                      "--thinking", "chat"});
   CHECK(r2.exit_code == 0);
   CHECK(r2.out == ctx["expected"].get<std::string>());
 }
@@ -69,7 +69,7 @@ TEST_CASE("dsv4 encode fails with exit 1 on content the format cannot express, e
   CHECK_THAT(r.err, Catch::Contains("invalid task 'tags'"));
 
   CHECK(run_dsv4({"encode"}).exit_code == 2);
-  auto mode = run_dsv4({"encode", "--messages", "x.json", "--mode", "turbo"});
+  auto mode = run_dsv4({"encode", "--messages", "x.json", "--thinking", "turbo"});
   CHECK(mode.exit_code == 2);
   CHECK_THAT(mode.err, Catch::Contains("invalid thinking mode 'turbo'"));
   auto missing = run_dsv4({"encode", "--messages", (dir / "nope.json").string()});
