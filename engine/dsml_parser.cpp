@@ -237,6 +237,7 @@ struct DsmlParser::Impl {
   std::string held_space;               // trailing whitespace of the text so far
   bool junk_noted = false;              // one issue per run of junk between tags
   bool trailing_noted = false;          // one issue for text after EOS
+  std::string deferred_error;           // strict: a special token seen in the text
   std::vector<DsmlIssue> issues;
   bool truncated = false;
   bool saw_eos = false;
@@ -256,6 +257,7 @@ struct DsmlParser::Impl {
 
   void emit(DsmlEventKind kind, std::string_view text, std::string_view name = {}, bool is_string = false,
             std::string_view error = {}) {
+    if (!deferred_error.empty()) return;
     handler(DsmlEvent{kind, text, name, is_string, error});
   }
 
@@ -425,10 +427,8 @@ struct DsmlParser::Impl {
         }
         break;
       case Tok::eos:
-        if (reasoning) {
-          if (options.strict) fail_format("Invalid thinking format: missing </think>");
-          issue("the reasoning was not closed with </think>");
-        }
+        if (reasoning && options.strict) break;  // the reference reads on to </think>
+        if (reasoning) issue("the reasoning was not closed with </think>");
         saw_eos = true;
         state = State::after_eos;
         return;
@@ -452,7 +452,12 @@ struct DsmlParser::Impl {
       default:
         break;
     }
-    if (options.strict) fail_format("Unexpected special token '" + m.text + "' in content");
+    if (options.strict) {
+      // The reference checks for special tokens only after the whole parse, so a later
+      // structure error wins; until then nothing more is reported.
+      if (deferred_error.empty()) deferred_error = "Unexpected special token '" + m.text + "' in content";
+      return;
+    }
     issue("stray '" + m.text + "' skipped");
   }
 
@@ -568,6 +573,12 @@ struct DsmlParser::Impl {
       case Tok::flag_true:
       case Tok::flag_false:
       case Tok::tag_end: {
+        if (options.strict && acc == " name=") {
+          // The flag's quote is the one that opens the name: the name starts after it.
+          acc += '"';
+          pos -= m.text.size() - 1;
+          return;
+        }
         std::string header = acc;
         if (m.tok != Tok::tag_end) header += m.text.substr(0, m.text.size() - 1);
         open_parameter(header, m.tok);
@@ -690,6 +701,7 @@ struct DsmlParser::Impl {
       default:
         break;
     }
+    if (!deferred_error.empty()) fail_format(deferred_error);
     if (state != State::failed) state = State::after_eos;
   }
 };

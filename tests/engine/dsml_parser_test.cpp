@@ -95,8 +95,28 @@ TEST_CASE("a multi-megabyte parameter value streams through in small chunks inta
 
 TEST_CASE("a strict failure stops the parser; later input is ignored") {
   DsmlParser parser({.thinking = false, .strict = true}, [](const DsmlEvent&) {});
-  CHECK_THROWS_AS(parser.feed("a</think>"), DsmlError);
+  CHECK_THROWS_AS(parser.feed("a\n\n<｜DSML｜tool_calls>>"), DsmlError);
   CHECK(parser.region() == DsmlRegion::done);
   CHECK_NOTHROW(parser.feed("more"));
   CHECK_NOTHROW(parser.finish());
+}
+
+TEST_CASE("strict errors come in the reference's order: structure before special tokens") {
+  auto kind_of = [](const std::string& text) {
+    try {
+      parse_in_chunks(text, 3, {.thinking = false, .strict = true});
+    } catch (const DsmlError& e) {
+      return e.kind() == DsmlError::Kind::format ? std::string("format") : std::string("structure");
+    }
+    return std::string("none");
+  };
+  const std::string bad_block =
+      "\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"f\">\n<｜DSML｜parameter name=\"a\" =\"true\">1"
+      "</｜DSML｜parameter>\n</｜DSML｜invoke>\n</｜DSML｜tool_calls><｜end▁of▁sentence｜>";
+  // The reference checks for special tokens in the content only after the block parsed.
+  CHECK(kind_of("a</think>b" + bad_block) == "structure");
+  CHECK(kind_of("a</think>b<｜end▁of▁sentence｜>") == "format");
+  // A parameter whose name starts like the flag: the name's opening quote is not the flag's.
+  CHECK(kind_of("\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"f\">\n<｜DSML｜parameter name=\" string=\"false\">x"
+                "</｜DSML｜parameter>\n</｜DSML｜invoke>\n</｜DSML｜tool_calls><｜end▁of▁sentence｜>") == "structure");
 }
