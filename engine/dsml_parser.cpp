@@ -14,7 +14,7 @@ namespace {
 enum class Tok {
   think_end, think_start, eos, bos, dsml_bare,
   opener, invoke_open, invoke_close, param_open, param_close, block_close,
-  flag_true, flag_false, tag_end, stray,
+  flag_true, flag_false, tag_end, stray, unknown_tag,
 };
 
 struct Marker {
@@ -66,7 +66,7 @@ class MarkerSet {
 
 enum class State {
   reasoning, content, block_gap, invoke_header, param_header, param_value, param_tail,
-  after_block, after_eos, failed, count
+  after_block, skip_tag, after_eos, failed, count
 };
 
 constexpr std::string_view kFullBar = "｜";
@@ -118,6 +118,10 @@ std::array<MarkerSet, static_cast<size_t>(State::count)> build_markers(bool stri
                               "</｜DSML｜parameter>"})
         add(at(s), tag, Tok::stray, v);
     };
+    // Any other DSML tag (a garbled or unknown name) is markup too: skipped up to its '>'.
+    for (State s : {State::reasoning, State::content, State::block_gap})
+      for (const char* head : {"<｜DSML｜", "</｜DSML｜", "｜DSML｜"}) add(at(s), head, Tok::unknown_tag, v);
+    add(at(State::skip_tag), ">", Tok::tag_end, false);
     for (State s : {State::reasoning, State::content}) {
       openers(s);
       strays(s);
@@ -235,6 +239,8 @@ struct DsmlParser::Impl {
   bool explicit_open = false;           // inside <tool_calls> not yet closed
   bool skip_space = false;              // drop whitespace right after a block
   std::string held_space;               // trailing whitespace of the text so far
+  State skip_return = State::content;   // where an unknown tag's skipping ends
+  size_t skipped = 0;                   // bytes of the unknown tag so far
   bool junk_noted = false;              // one issue per run of junk between tags
   bool trailing_noted = false;          // one issue for text after EOS
   std::string deferred_error;           // strict: a special token seen in the text
@@ -326,6 +332,8 @@ struct DsmlParser::Impl {
       case State::param_value:
         value += text;
         return text.size();
+      case State::skip_tag:
+        return skip_tag_text(text);
       case State::after_block:
         fail_format("Unexpected content after tool calls: '" + std::string(text) + "'");
       case State::after_eos:
@@ -372,6 +380,25 @@ struct DsmlParser::Impl {
     held_space.clear();
   }
 
+  // Inside an unknown tag: ends at its '>', before a '<' that starts the next tag, or after
+  // kMaxTagBytes when it was not a tag after all.
+  static constexpr size_t kMaxTagBytes = 64;
+  size_t skip_tag_text(std::string_view text) {
+    size_t lt = text.find('<');
+    size_t room = kMaxTagBytes > skipped ? kMaxTagBytes - skipped : 0;
+    size_t used = std::min({lt, room, text.size()});
+    skipped += used;
+    if (used < text.size()) state = skip_return;
+    return used;
+  }
+
+  void start_skip(const Marker& m) {
+    issue("unknown DSML tag '" + m.text + "...' skipped");
+    skip_return = state;
+    skipped = 0;
+    state = State::skip_tag;
+  }
+
   void leave_block() {
     state = block_return;
     implicit_block = explicit_open = false;
@@ -407,6 +434,7 @@ struct DsmlParser::Impl {
       case State::param_value: close_parameter(); break;
       case State::param_tail: on_tail_marker(m); break;
       case State::after_block: state = State::after_eos, saw_eos = true; break;
+      case State::skip_tag: state = skip_return; break;
       default: break;
     }
   }
@@ -441,6 +469,9 @@ struct DsmlParser::Impl {
         start_block(true);
         issue("invoke outside a tool_calls block");
         state = State::invoke_header;
+        return;
+      case Tok::unknown_tag:
+        start_skip(m);
         return;
       case Tok::think_start:
         if (!options.strict && !reasoning) {
@@ -484,6 +515,9 @@ struct DsmlParser::Impl {
         issue("</think> after tool calls: the block ends there");
         leave_block();
         if (block_return == State::reasoning) state = State::content, skip_space = false;
+        return;
+      case Tok::unknown_tag:
+        start_skip(m);
         return;
       default:
         issue("stray '" + m.text + "' skipped");
@@ -659,6 +693,10 @@ struct DsmlParser::Impl {
       pos = buf.size();
     }
     run(true);
+    if (state == State::skip_tag) {
+      truncated = true;
+      state = skip_return;
+    }
     if (state == State::reasoning || state == State::content) flush_space();
     switch (state) {
       case State::reasoning:
