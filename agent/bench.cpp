@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "engine/dsml_bench.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "tools/bench_search.hpp"
 
@@ -21,6 +22,8 @@ const Bench kBenches[] = {
      tools::bench_search_command},
     {"tokenize", "[--tokenizer DIR] [--corpus FILE]          tokenizer against the npm reference",
      engine::bench_tokenize_command},
+    {"parse", "[--mb N]                                     streaming DSML parser against a single-shot parse",
+     engine::bench_parse_command},
 };
 
 void print_usage(std::ostream& out) {

@@ -21,16 +21,19 @@ constexpr const char* kHelp =
     "\n"
     "usage: dsv4 COMMAND [ARGS...]\n"
     "\n"
-    "commands:\n"
+    "tools:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
+    "  mcp [--root DIR] [--read-only]       MCP server on stdio exposing the tools\n"
+    "  sandbox check                        what command isolation this machine supports\n"
+    "engine building blocks:\n"
     "  tokenize --tokenizer DIR --text T    token ids of a text (or --file F) as JSON\n"
     "  detokenize --tokenizer DIR --ids J   the text of a JSON array of token ids\n"
-    "  mcp [--root DIR] [--read-only]       MCP server on stdio exposing the tools\n"
-    "  bench search DIR PATTERN             code search against ripgrep\n"
     "  encode --messages FILE [...]         render a conversation into the V4 prompt\n"
     "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
+    "benchmarks (each against a peer measured in the same run):\n"
+    "  bench search DIR PATTERN             code search against ripgrep\n"
     "  bench tokenize                       tokenizer speed against the npm reference\n"
-    "  sandbox check                        what command isolation this machine supports\n"
+    "  bench parse                          streaming DSML parser against a single-shot parse\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -42,13 +45,13 @@ struct Command {
 
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
+    {"mcp", dsv4::tools::mcp::mcp_command},
+    {"sandbox", dsv4::sandbox::sandbox_command},
     {"tokenize", dsv4::engine::tokenize_command},
     {"detokenize", dsv4::engine::detokenize_command},
     {"encode", dsv4::engine::encode_command},
     {"parse", dsv4::engine::parse_command},
     {"bench", dsv4::agent::bench_command},
-    {"sandbox", dsv4::sandbox::sandbox_command},
-    {"mcp", dsv4::tools::mcp::mcp_command},
 };
 
 }  // namespace

@@ -167,8 +167,12 @@ Json message_to_json(const Message& msg) {
 std::string_view role_name(Role role) { return kRoleNames[static_cast<size_t>(role)]; }
 
 std::vector<Message> messages_from_json(std::string_view json_array_text) {
-  Json list = Json::parse(json_array_text, nullptr, false);
-  if (list.is_discarded()) throw std::invalid_argument("messages are not valid JSON");
+  Json list;
+  try {
+    list = Json::parse(json_array_text);
+  } catch (const Json::parse_error& e) {
+    throw std::invalid_argument(std::string("messages are not valid JSON (") + e.what() + ")");
+  }
   if (!list.is_array()) throw std::invalid_argument("messages must be a JSON array of message objects");
   std::vector<Message> messages;
   for (size_t i = 0; i < list.size(); ++i) messages.push_back(message_from_json(list[i], i));

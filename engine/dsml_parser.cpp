@@ -14,7 +14,7 @@ namespace {
 enum class Tok {
   think_end, think_start, eos, bos, dsml_bare,
   opener, invoke_open, invoke_close, param_open, param_close, block_close,
-  flag_true, flag_false, tag_end, stray,
+  flag_true, flag_false, tag_end, stray, unknown_tag,
 };
 
 struct Marker {
@@ -66,7 +66,7 @@ class MarkerSet {
 
 enum class State {
   reasoning, content, block_gap, invoke_header, param_header, param_value, param_tail,
-  after_block, after_eos, failed, count
+  after_block, skip_tag, after_eos, failed, count
 };
 
 constexpr std::string_view kFullBar = "｜";
@@ -118,6 +118,10 @@ std::array<MarkerSet, static_cast<size_t>(State::count)> build_markers(bool stri
                               "</｜DSML｜parameter>"})
         add(at(s), tag, Tok::stray, v);
     };
+    // Any other DSML tag (a garbled or unknown name) is markup too: skipped up to its '>'.
+    for (State s : {State::reasoning, State::content, State::block_gap})
+      for (const char* head : {"<｜DSML｜", "</｜DSML｜", "｜DSML｜"}) add(at(s), head, Tok::unknown_tag, v);
+    add(at(State::skip_tag), ">", Tok::tag_end, false);
     for (State s : {State::reasoning, State::content}) {
       openers(s);
       strays(s);
@@ -229,13 +233,17 @@ struct DsmlParser::Impl {
   std::string value;    // current parameter value
   std::string call_name, param_name, call_error;
   bool param_is_string = true;
-  bool in_call = false;
   std::vector<std::string> param_names;
   State block_return = State::content;  // where text resumes after a block
   bool implicit_block = false;          // invokes without a tool_calls wrapper
   bool explicit_open = false;           // inside <tool_calls> not yet closed
   bool skip_space = false;              // drop whitespace right after a block
-  bool junk_noted = false;
+  std::string held_space;               // trailing whitespace of the text so far
+  State skip_return = State::content;   // where an unknown tag's skipping ends
+  size_t skipped = 0;                   // bytes of the unknown tag so far
+  bool junk_noted = false;              // one issue per run of junk between tags
+  bool trailing_noted = false;          // one issue for text after EOS
+  std::string deferred_error;           // strict: a special token seen in the text
   std::vector<DsmlIssue> issues;
   bool truncated = false;
   bool saw_eos = false;
@@ -255,6 +263,7 @@ struct DsmlParser::Impl {
 
   void emit(DsmlEventKind kind, std::string_view text, std::string_view name = {}, bool is_string = false,
             std::string_view error = {}) {
+    if (!deferred_error.empty()) return;
     handler(DsmlEvent{kind, text, name, is_string, error});
   }
 
@@ -272,7 +281,10 @@ struct DsmlParser::Impl {
     }
     if (state == State::after_eos && pos < buf.size()) {
       if (options.strict) fail_format("Unexpected content at end: text after the end-of-sentence token");
-      if (!trim(std::string_view(buf).substr(pos)).empty()) issue("text after the end-of-sentence token ignored");
+      if (!trailing_noted && !trim(std::string_view(buf).substr(pos)).empty()) {
+        issue("text after the end-of-sentence token ignored");
+        trailing_noted = true;
+      }
       pos = buf.size();
     }
     if (pos > 65536 && pos * 2 > buf.size()) {
@@ -294,7 +306,20 @@ struct DsmlParser::Impl {
           skip_space = false;
           if (state == State::content) issue("text after the tool calls kept as content");
         }
-        emit(state == State::reasoning ? DsmlEventKind::reasoning : DsmlEventKind::content, text.substr(start));
+        std::string_view body = text.substr(start);
+        if (options.strict) {
+          emit_text(body);
+          return text.size();
+        }
+        // Whitespace right before a tool-call block is not content; hold it until the
+        // next non-space text or marker decides.
+        size_t end = body.size();
+        while (end > 0 && is_space(body[end - 1])) --end;
+        if (end > 0) {
+          flush_space();
+          emit_text(body.substr(0, end));
+        }
+        held_space += body.substr(end);
         return text.size();
       }
       case State::block_gap:
@@ -307,6 +332,8 @@ struct DsmlParser::Impl {
       case State::param_value:
         value += text;
         return text.size();
+      case State::skip_tag:
+        return skip_tag_text(text);
       case State::after_block:
         fail_format("Unexpected content after tool calls: '" + std::string(text) + "'");
       case State::after_eos:
@@ -341,6 +368,35 @@ struct DsmlParser::Impl {
       acc += c;
     }
     return text.size();
+  }
+
+  void emit_text(std::string_view text) {
+    emit(state == State::reasoning ? DsmlEventKind::reasoning : DsmlEventKind::content, text);
+  }
+
+  void flush_space() {
+    if (held_space.empty()) return;
+    emit_text(held_space);
+    held_space.clear();
+  }
+
+  // Inside an unknown tag: ends at its '>', before a '<' that starts the next tag, or after
+  // kMaxTagBytes when it was not a tag after all.
+  static constexpr size_t kMaxTagBytes = 64;
+  size_t skip_tag_text(std::string_view text) {
+    size_t lt = text.find('<');
+    size_t room = kMaxTagBytes > skipped ? kMaxTagBytes - skipped : 0;
+    size_t used = std::min({lt, room, text.size()});
+    skipped += used;
+    if (used < text.size()) state = skip_return;
+    return used;
+  }
+
+  void start_skip(const Marker& m) {
+    issue("unknown DSML tag '" + m.text + "...' skipped");
+    skip_return = state;
+    skipped = 0;
+    state = State::skip_tag;
   }
 
   void leave_block() {
@@ -378,12 +434,18 @@ struct DsmlParser::Impl {
       case State::param_value: close_parameter(); break;
       case State::param_tail: on_tail_marker(m); break;
       case State::after_block: state = State::after_eos, saw_eos = true; break;
+      case State::skip_tag: state = skip_return; break;
       default: break;
     }
   }
 
   void on_text_marker(const Marker& m) {
     bool reasoning = state == State::reasoning;
+    if (m.tok == Tok::opener || m.tok == Tok::invoke_open) {
+      held_space.clear();
+    } else {
+      flush_space();
+    }
     switch (m.tok) {
       case Tok::think_end:
         if (reasoning) {
@@ -393,10 +455,8 @@ struct DsmlParser::Impl {
         }
         break;
       case Tok::eos:
-        if (reasoning) {
-          if (options.strict) fail_format("Invalid thinking format: missing </think>");
-          issue("the reasoning was not closed with </think>");
-        }
+        if (reasoning && options.strict) break;  // the reference reads on to </think>
+        if (reasoning) issue("the reasoning was not closed with </think>");
         saw_eos = true;
         state = State::after_eos;
         return;
@@ -410,6 +470,9 @@ struct DsmlParser::Impl {
         issue("invoke outside a tool_calls block");
         state = State::invoke_header;
         return;
+      case Tok::unknown_tag:
+        start_skip(m);
+        return;
       case Tok::think_start:
         if (!options.strict && !reasoning) {
           issue("<think> inside the content: reasoning until </think>");
@@ -420,7 +483,12 @@ struct DsmlParser::Impl {
       default:
         break;
     }
-    if (options.strict) fail_format("Unexpected special token '" + m.text + "' in content");
+    if (options.strict) {
+      // The reference checks for special tokens only after the whole parse, so a later
+      // structure error wins; until then nothing more is reported.
+      if (deferred_error.empty()) deferred_error = "Unexpected special token '" + m.text + "' in content";
+      return;
+    }
     issue("stray '" + m.text + "' skipped");
   }
 
@@ -448,8 +516,12 @@ struct DsmlParser::Impl {
         leave_block();
         if (block_return == State::reasoning) state = State::content, skip_space = false;
         return;
+      case Tok::unknown_tag:
+        start_skip(m);
+        return;
       default:
         issue("stray '" + m.text + "' skipped");
+        acc.clear();
         return;
     }
   }
@@ -484,14 +556,12 @@ struct DsmlParser::Impl {
     }
     call_name = name.value_or("");
     param_names.clear();
-    in_call = true;
     acc.clear();
     emit(DsmlEventKind::call_begin, call_name);
   }
 
   void end_call(std::string_view error) {
     std::string message = call_error.empty() ? std::string(error) : call_error;
-    in_call = false;
     call_error.clear();
     emit(DsmlEventKind::call_end, {}, {}, false, message);
   }
@@ -537,6 +607,12 @@ struct DsmlParser::Impl {
       case Tok::flag_true:
       case Tok::flag_false:
       case Tok::tag_end: {
+        if (options.strict && acc == " name=") {
+          // The flag's quote is the one that opens the name: the name starts after it.
+          acc += '"';
+          pos -= m.text.size() - 1;
+          return;
+        }
         std::string header = acc;
         if (m.tok != Tok::tag_end) header += m.text.substr(0, m.text.size() - 1);
         open_parameter(header, m.tok);
@@ -617,6 +693,11 @@ struct DsmlParser::Impl {
       pos = buf.size();
     }
     run(true);
+    if (state == State::skip_tag) {
+      truncated = true;
+      state = skip_return;
+    }
+    if (state == State::reasoning || state == State::content) flush_space();
     switch (state) {
       case State::reasoning:
         if (options.strict) fail_format("Invalid thinking format: missing </think>");
@@ -658,6 +739,7 @@ struct DsmlParser::Impl {
       default:
         break;
     }
+    if (!deferred_error.empty()) fail_format(deferred_error);
     if (state != State::failed) state = State::after_eos;
   }
 };

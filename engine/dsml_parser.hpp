@@ -10,9 +10,9 @@
 //    else throws DsmlError. Used to check against the reference.
 //  * tolerant (default): also ASCII '|' for '｜', tool-call blocks inside the reasoning or
 //    without the blank line before them, invokes without a tool_calls wrapper, stray closing
-//    tags, loose whitespace and quoting in tags, text after the block. Never throws; a
-//    problem becomes an issue, and a call that is cut off or malformed ends with an error
-//    so that it is never executed.
+//    tags and unknown DSML tags (skipped as markup), loose whitespace and quoting in tags,
+//    text after the block. Never throws; a problem becomes an issue, and a call that is cut
+//    off or malformed ends with an error so that it is never executed.
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -31,6 +31,7 @@ enum class DsmlEventKind {
   call_end,    // error: empty when the call is whole and well-formed, else why it must not run
 };
 
+// The views point into the parser's buffers: valid only during the handler call.
 struct DsmlEvent {
   DsmlEventKind kind;
   std::string_view text;

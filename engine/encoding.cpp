@@ -70,13 +70,18 @@ constexpr TaskToken kTasks[] = {{"action", "<｜action｜>"},       {"query", "<
 
 [[noreturn]] void fail(const std::string& what) { throw std::invalid_argument(what); }
 
-// A message after preprocessing. User turns carry their rendered blocks; everything
-// else renders from `msg`.
+// One piece of a user turn, already rendered: text (with image placeholders) or a tool result.
+struct Block {
+  std::string text;
+  bool tool_result = false;
+  std::string tool_call_id;
+};
+
+// A message after preprocessing. User turns render from their blocks; everything else
+// from `msg`.
 struct Turn {
   Message msg;
-  std::vector<std::string> blocks;     // user: rendered text / image / tool-result blocks
-  std::vector<std::string> block_ids;  // user: tool_call_id per block, "" for text blocks
-  std::vector<bool> is_tool_result;
+  std::vector<Block> blocks;
   bool from_context = false;
 };
 
@@ -110,7 +115,7 @@ std::string tool_result_block(const Message& m) {
 }
 
 // Some clients replay one assistant turn as several messages; V4 renders a turn as one unit.
-Message merge_assistant_run(std::vector<const Message*> run) {
+Message merge_assistant_run(const std::vector<const Message*>& run) {
   Message merged = *run.front();
   std::vector<std::string> contents, reasonings;
   merged.tool_calls.clear();
@@ -147,25 +152,19 @@ std::vector<Turn> preprocess(const std::vector<Message>& messages, bool from_con
   for (Message& m : merged) {
     bool after_user_turn = !turns.empty() && turns.back().msg.role == Role::user;
     if (m.role == Role::tool) {
-      if (!after_user_turn) turns.push_back(Turn{Message{}, {}, {}, {}, from_context});
-      Turn& t = turns.back();
-      t.blocks.push_back(tool_result_block(m));
-      t.block_ids.push_back(m.tool_call_id);
-      t.is_tool_result.push_back(true);
+      if (!after_user_turn) turns.push_back(Turn{Message{}, {}, from_context});
+      turns.back().blocks.push_back(Block{tool_result_block(m), true, m.tool_call_id});
     } else if (m.role == Role::user) {
       std::string text = m.parts ? flatten_user_parts(*m.parts) : m.content.value_or("");
       if (!after_user_turn || turns.back().msg.task) {
         Message user;
         user.task = m.task;
         user.wo_eos = m.wo_eos;
-        turns.push_back(Turn{std::move(user), {}, {}, {}, from_context});
+        turns.push_back(Turn{std::move(user), {}, from_context});
       }
-      Turn& t = turns.back();
-      t.blocks.push_back(std::move(text));
-      t.block_ids.emplace_back();
-      t.is_tool_result.push_back(false);
+      turns.back().blocks.push_back(Block{std::move(text), false, {}});
     } else {
-      turns.push_back(Turn{std::move(m), {}, {}, {}, from_context});
+      turns.push_back(Turn{std::move(m), {}, from_context});
     }
   }
   return turns;
@@ -185,18 +184,19 @@ void sort_tool_results(std::vector<Turn>& turns, CallOrder order) {
   for (Turn& t : turns) {
     note_call_order(t.msg, order);
     if (t.msg.role != Role::user || order.empty()) continue;
-    std::vector<size_t> slots;
-    for (size_t i = 0; i < t.blocks.size(); ++i)
-      if (t.is_tool_result[i]) slots.push_back(i);
-    if (slots.size() < 2) continue;
-    auto key = [&](size_t slot) {
-      auto it = order.find(t.block_ids[slot]);
+    std::vector<Block*> results;
+    for (Block& b : t.blocks)
+      if (b.tool_result) results.push_back(&b);
+    if (results.size() < 2) continue;
+    auto key = [&](const Block& b) {
+      auto it = order.find(b.tool_call_id);
       return it == order.end() ? size_t{0} : it->second;
     };
-    std::vector<size_t> sorted = slots;
-    std::stable_sort(sorted.begin(), sorted.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
-    std::vector<std::string> blocks = t.blocks;
-    for (size_t i = 0; i < slots.size(); ++i) t.blocks[slots[i]] = blocks[sorted[i]];
+    // Text blocks keep their slots; the results are reordered among theirs.
+    std::vector<Block> sorted;
+    for (Block* b : results) sorted.push_back(*b);
+    std::stable_sort(sorted.begin(), sorted.end(), [&](const Block& a, const Block& b) { return key(a) < key(b); });
+    for (size_t i = 0; i < results.size(); ++i) *results[i] = std::move(sorted[i]);
   }
 }
 
@@ -274,13 +274,14 @@ struct Renderer {
   const EncodeOptions& options;
   bool drop;  // effective dropping
   long last_user;
+  bool prompt_start;  // turn 0 begins the prompt (no context was rendered before)
 
   bool thinking() const { return options.mode == ThinkingMode::thinking; }
 
   std::string render(size_t index) const {
     const Message& m = turns[index].msg;
     std::string out;
-    if (index == 0 && thinking()) {
+    if (index == 0 && prompt_start && thinking()) {
       if (options.effort == ReasoningEffort::high) out += kEffortHigh;
       if (options.effort == ReasoningEffort::max) out += kEffortMax;
     }
@@ -296,7 +297,7 @@ struct Renderer {
       case Role::user: {
         out += kUser;
         const auto& blocks = turns[index].blocks;
-        for (size_t i = 0; i < blocks.size(); ++i) out += (i ? "\n\n" : "") + blocks[i];
+        for (size_t i = 0; i < blocks.size(); ++i) out += (i ? "\n\n" : "") + blocks[i].text;
         break;
       }
       case Role::latest_reminder:
@@ -378,7 +379,7 @@ std::string encode_messages(const std::vector<Message>& messages, const EncodeOp
   // Dropping runs over context and new messages together; unlike the reference, context
   // turns are recognised by their flag rather than counted, so no new message is lost.
   if (options.mode == ThinkingMode::thinking && drop) turns = drop_old_thinking(std::move(turns));
-  Renderer renderer{turns, options, drop, last_user_index(turns)};
+  Renderer renderer{turns, options, drop, last_user_index(turns), context.empty()};
   for (size_t i = 0; i < turns.size(); ++i)
     if (!turns[i].from_context) prompt += renderer.render(i);
   return prompt;

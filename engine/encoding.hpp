@@ -3,9 +3,9 @@
 // encoding_dsv4.py in vLLM's variant (consecutive assistant messages merged, OpenAI-style
 // tool results folded into user turns, trailing system messages open a turn).
 //
-// One deliberate difference: when `context` ends with a developer message in thinking mode
-// with dropping on, the reference miscounts and loses the first new message; this encoder
-// renders it.
+// One deliberate difference: in thinking mode with dropping on, when the last user or
+// developer message of `context` is a developer message, the reference miscounts the
+// context and loses the first new message(s); this encoder renders them.
 #include <string>
 #include <string_view>
 #include <vector>

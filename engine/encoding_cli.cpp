@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -19,14 +20,14 @@ namespace {
 using Json = nlohmann::ordered_json;
 
 constexpr const char* kEncodeUsage =
-    "usage: dsv4 encode --messages FILE [--context FILE] [--mode chat|thinking]\n"
+    "usage: dsv4 encode --messages FILE [--context FILE] [--thinking chat|thinking]\n"
     "                   [--effort low|high|max] [--keep-reasoning] [--no-bos]\n"
     "       dsv4 encode --request FILE\n"
     "Renders a conversation (a JSON array of OpenAI-style messages) into the DeepSeek-V4\n"
     "prompt and prints it exactly, with no newline added. --request takes one object\n"
     "{messages, thinking_mode, context, drop_thinking, add_default_bos_token,\n"
     "reasoning_effort} (or a golden case holding it under \"input\"). FILE '-' is stdin.\n"
-    "Defaults: --mode thinking, --effort low, reasoning of earlier turns dropped, BOS added.\n";
+    "Defaults: --thinking thinking, --effort low, reasoning of earlier turns dropped, BOS added.\n";
 
 constexpr const char* kParseUsage =
     "usage: dsv4 parse --input FILE [--tolerant] [--events] [--chunk N]\n"
@@ -139,7 +140,7 @@ std::string dump(const Json& j, int indent = -1) { return j.dump(indent, ' ', fa
 
 int encode_command(const std::vector<std::string>& args) {
   Args a;
-  if (auto err = parse_args(args, {"--messages", "--context", "--mode", "--effort", "--request"},
+  if (auto err = parse_args(args, {"--messages", "--context", "--thinking", "--effort", "--request"},
                             {"--keep-reasoning", "--no-bos"}, a))
     return usage_error("encode", *err);
   if (a.help) {
@@ -156,7 +157,7 @@ int encode_command(const std::vector<std::string>& args) {
   } else {
     EncodeOptions options;
     try {
-      options.mode = thinking_mode_from_name(value_or(a, "--mode", "thinking"));
+      options.mode = thinking_mode_from_name(value_or(a, "--thinking", "thinking"));
       options.effort = reasoning_effort_from_name(value_or(a, "--effort", "low"));
     } catch (const std::invalid_argument& e) {
       return usage_error("encode", e.what());
