@@ -59,6 +59,8 @@ std::string run_rg(const std::filesystem::path& dir, const std::string& pattern,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  // rg searches its stdin instead of the folder when stdin is a pipe or a file.
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
   pid_t pid = 0;
   int err = ::posix_spawnp(&pid, "rg", &actions, nullptr, cargv.data(), environ);
@@ -86,10 +88,17 @@ std::string run_rg(const std::filesystem::path& dir, const std::string& pattern,
   return text;
 }
 
-// rg --null --line-number --column: "path\0line:col:text\n" per matching line.
+// rg --null --line-number --column: "path\0line:col:text\n" per matching line, and
+// "path: WARNING: stopped searching binary file ..." lines without a NUL.
 MatchSet parse_rg(std::string_view out) {
   MatchSet set;
   while (!out.empty()) {
+    auto first_line = out.substr(0, out.find('\n'));
+    if (first_line.find('\0') == std::string_view::npos &&
+        first_line.find(": WARNING: stopped searching binary file") != std::string_view::npos) {
+      out.remove_prefix(std::min(out.size(), first_line.size() + 1));
+      continue;
+    }
     auto nul = out.find('\0');
     if (nul == std::string_view::npos) break;
     std::string path(out.substr(0, nul));

@@ -81,9 +81,39 @@ void refuse_newlines(std::string_view pattern) {
   }
 }
 
+// ripgrep's POSIX classes ([[:upper:]]) are ASCII-only while \w, \d, \s are Unicode;
+// PCRE2 10.42 makes both Unicode, so the classes are spelled out as ASCII ranges.
+std::string ascii_posix_classes(std::string_view pattern) {
+  static constexpr std::pair<std::string_view, std::string_view> kClasses[] = {
+      {"[:alnum:]", "0-9A-Za-z"},  {"[:alpha:]", "A-Za-z"},      {"[:ascii:]", "\\x00-\\x7F"},
+      {"[:blank:]", "\\t "},       {"[:cntrl:]", "\\x00-\\x1F\\x7F"}, {"[:digit:]", "0-9"},
+      {"[:graph:]", "!-~"},        {"[:lower:]", "a-z"},         {"[:print:]", " -~"},
+      {"[:punct:]", "!-/:-@\\[-`{-~"}, {"[:space:]", "\\t\\n\\v\\f\\r "},
+      {"[:upper:]", "A-Z"},        {"[:word:]", "0-9A-Za-z_"},   {"[:xdigit:]", "0-9A-Fa-f"},
+  };
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      out += pattern.substr(i, 2);
+      ++i;
+      continue;
+    }
+    bool replaced = false;
+    for (auto [name, ranges] : kClasses) {
+      if (pattern.substr(i).starts_with(name)) {
+        out += ranges;
+        i += name.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += pattern[i];
+  }
+  return out;
+}
+
 bool needs_unicode_classes(std::string_view pattern) {
   for (size_t i = 0; i + 1 < pattern.size(); ++i) {
-    if (pattern[i] == '[' && pattern[i + 1] == ':') return true;
     if (pattern[i] == '\\') {
       if (std::strchr("wWdDsSbBhHvVRX", pattern[i + 1])) return true;
       ++i;
@@ -186,11 +216,14 @@ struct Regex::Impl {
 
 Regex::Regex(std::string_view pattern, bool ignore_case) : impl_(std::make_unique<Impl>()) {
   refuse_newlines(pattern);
+  const std::string spelled = ascii_posix_classes(pattern);
+  // Positions in errors refer to the pattern as given, so it is compiled first as is.
   uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE |
                      (ignore_case ? PCRE2_CASELESS : 0);
-  bool unicode = needs_unicode_classes(pattern);
-  impl_->unicode = compile(pattern, options | (unicode ? PCRE2_UCP : 0));
-  if (unicode) impl_->ascii = compile(pattern, options);
+  bool unicode = needs_unicode_classes(spelled);
+  if (spelled != pattern) compile(pattern, options);
+  impl_->unicode = compile(spelled, options | (unicode ? PCRE2_UCP : 0));
+  if (unicode) impl_->ascii = compile(spelled, options);
   impl_->literal = required_literal(pattern, ignore_case);
 }
 

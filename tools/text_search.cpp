@@ -199,10 +199,9 @@ TextSearchResult search_tree(const sandbox::Workspace& workspace, const TextSear
     options.path = start;
     options.threads = request.threads ? request.threads
                                       : std::max(1u, std::thread::hardware_concurrency());
-    const size_t prefix = start.empty() ? 0 : start.size() + 1;
     walk(workspace, options, [&](const Entry& e) {
       if (e.kind != Entry::Kind::file) return true;
-      if (glob && !glob->matches(std::string_view(e.path).substr(prefix))) return true;
+      if (glob && !glob->matches(e.path)) return true;
       sandbox::Fd fd = e.open();
       if (!fd) return true;
       FileBytes bytes(fd.get());

@@ -18,7 +18,7 @@ struct TextSearch {
   std::string pattern;
   bool ignore_case = false;
   std::string path;   // root-relative folder or file; "" is the root
-  std::string glob;   // PathGlob over paths below `path`; "" keeps every file
+  std::string glob;   // PathGlob over root-relative paths; "" keeps every file
   int context = 0;    // lines shown before and after each matching line
   size_t max_results = std::numeric_limits<size_t>::max();  // matching lines kept
   unsigned threads = 0;  // 0: one per hardware thread
