@@ -87,15 +87,31 @@ size_t searchable_length(std::string_view data) {
   }
 }
 
+// Both scan eight bytes at a time: these loops run over every byte of matching files.
 bool is_ascii(std::string_view data) {
-  unsigned char any = 0;
-  for (unsigned char c : data) any |= c;
-  return any < 0x80;
+  uint64_t any = 0;
+  size_t i = 0;
+  for (; i + 8 <= data.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, data.data() + i, 8);
+    any |= w;
+  }
+  for (; i < data.size(); ++i) any |= static_cast<unsigned char>(data[i]);
+  return (any & 0x8080808080808080ull) == 0;
 }
 
 size_t count_newlines(const char* p, size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < n; ++i) count += p[i] == '\n';
+  constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7Full;
+  constexpr uint64_t kNewlines = 0x0A0A0A0A0A0A0A0Aull;
+  size_t count = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    uint64_t x = w ^ kNewlines;  // zero bytes where '\n' was
+    uint64_t high = ~(((x & kLow7) + kLow7) | x | kLow7);  // 0x80 exactly in zero bytes
+    count += static_cast<size_t>(__builtin_popcountll(high));
+  }
+  for (; i < n; ++i) count += p[i] == '\n';
   return count;
 }
 
@@ -121,10 +137,11 @@ class Searcher {
     bool binary = length < data.size();
     data = data.substr(0, length);
     bool ascii = regex_.unicode_classes() && is_ascii(data);
+    Regex::Candidates candidates(regex_, data, ascii);
     size_t pos = 0, counted = 0;
     uint64_t line_no = 1;
     while (pos < data.size() && out.size() < limit) {
-      size_t hit = regex_.next_candidate(data, pos, ascii);
+      size_t hit = candidates.next(pos);
       if (hit == std::string_view::npos || hit >= data.size()) break;
       const void* nl_before = ::memrchr(data.data() + pos, '\n', hit - pos);
       size_t begin = nl_before ? static_cast<size_t>(static_cast<const char*>(nl_before) - data.data()) + 1 : pos;

@@ -125,6 +125,7 @@ TEST_CASE("matching lines equal ripgrep's on a hostile tree") {
       "o\\s+b",       "x*",             "[[:upper:]]+",   "foo|bar",      "needle \\w+ \\d+",
       "(f)(o)+",      "r\\r$",          "\\s$",           "Σ",            "日本",
       "[^\\x00-\\x7F]+", "a.*e",        "(?:foo){1}",     "ø?foo",
+      "FOO_MAX|needle", "ber|ße|Σί",    "a|x",            "\\w+_(MAX|MIN)|x\\d",
   };
   for (const char* p : patterns) {
     INFO("pattern " << p);
