@@ -212,11 +212,16 @@ TextSearchResult search_tree(const sandbox::Workspace& workspace, const TextSear
   } else {
     std::mutex mu;
     std::atomic<size_t> found{0}, files{0}, binary{0};
+    std::atomic<bool> stopped{false};
     WalkOptions options;
     options.path = start;
     options.threads = request.threads ? request.threads
                                       : std::max(1u, std::thread::hardware_concurrency());
     walk(workspace, options, [&](const Entry& e) {
+      if (request.stop.stop_requested()) {
+        stopped = true;
+        return false;
+      }
       if (e.kind != Entry::Kind::file) return true;
       if (glob && !glob->matches(e.path)) return true;
       sandbox::Fd fd = e.open();
@@ -235,6 +240,7 @@ TextSearchResult search_tree(const sandbox::Workspace& workspace, const TextSear
     });
     result.files_searched = files;
     result.binary_files = binary;
+    result.truncated = stopped;
   }
   std::sort(result.matches.begin(), result.matches.end(),
             [](const LineMatch& a, const LineMatch& b) {

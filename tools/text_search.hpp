@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct TextSearch {
   int context = 0;    // lines shown before and after each matching line
   size_t max_results = std::numeric_limits<size_t>::max();  // matching lines kept
   unsigned threads = 0;  // 0: one per hardware thread
+  std::stop_token stop = {};  // a stop request ends the search early, as if truncated
 };
 
 struct LineMatch {

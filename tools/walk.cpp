@@ -23,7 +23,8 @@ namespace {
 
 using sandbox::Fd;
 
-// Small metadata files only; a huge or unreadable one counts as empty.
+// Small metadata files only; a huge or unreadable one counts as empty. By default a
+// symlinked ignore file is not followed: it could point outside the workspace.
 std::string read_small(int dirfd, const char* name, int extra_flags = O_NOFOLLOW) {
   Fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags));
   std::string out;

@@ -74,8 +74,8 @@ std::set<Hit> our_hits(const fs::path& root, const std::string& pattern, bool ic
   return hits;
 }
 
-// A tree with every kind of trouble a workspace can hold.
-void make_hostile_tree(const TempDir& dir) {
+// A tree with every kind of trouble a workspace can hold; `huge` adds a 12 MiB file.
+void make_hostile_tree(const TempDir& dir, bool huge = false) {
   dsv4::test::sh("git init -q .", dir.path());
   dsv4::test::make_tree(dir.path(), {"loop -> .", "self -> self", "out -> /etc",
                                      "src/up -> ..", "link.c -> src/main.c"});
@@ -107,11 +107,12 @@ void make_hostile_tree(const TempDir& dir) {
   std::string long_line(300000, 'x');
   long_line.replace(150000, 3, "foo");
   dir.write("text/long_line.txt", "short foo\n" + long_line + "\n");
-  std::string huge;
-  huge.reserve(12 << 20);
-  for (int i = 0; huge.size() < (12u << 20); ++i)
-    huge += (i % 100000 == 99999 ? "needle foo " : "haystack line ") + std::to_string(i) + "\n";
-  dir.write("huge/big.txt", huge);
+  if (!huge) return;
+  std::string big;
+  big.reserve(12 << 20);
+  for (int i = 0; big.size() < (12u << 20); ++i)
+    big += (i % 100000 == 99999 ? "needle foo " : "haystack line ") + std::to_string(i) + "\n";
+  dir.write("huge/big.txt", big);
 }
 
 }  // namespace
@@ -162,7 +163,7 @@ TEST_CASE("binary files: skipped when the NUL is early, searched up to it like r
 
 TEST_CASE("long lines are cut around the match; huge files are searched to the end") {
   TempDir dir;
-  make_hostile_tree(dir);
+  make_hostile_tree(dir, true);
   dsv4::sandbox::Workspace ws(dir.path());
   dsv4::tools::TextSearch request;
   request.pattern = "foo";
@@ -179,6 +180,8 @@ TEST_CASE("long lines are cut around the match; huge files are searched to the e
   CHECK(found.matches.size() == rg_hits(dir.path(), "needle", "huge").size());
   REQUIRE(found.matches.size() > 5);
   CHECK(found.matches.back().text.starts_with("needle foo "));
+  for (const char* p : {"needle \\w+ \\d+", "99999\\d$|^needle", "foo"})
+    CHECK(our_hits(dir.path(), p) == rg_hits(dir.path(), p));
 }
 
 TEST_CASE("context lines come from the file around each match") {
@@ -284,4 +287,19 @@ TEST_CASE("dsv4 tool search_text and dsv4 bench search run from the command line
   auto bad = dsv4::test::run_dsv4({"bench", "search", dir.path().string()});
   CHECK(bad.exit_code == 2);
   CHECK(dsv4::test::run_dsv4({"bench", "nonsense"}).exit_code == 2);
+}
+
+TEST_CASE("a stop request ends the search early and says so") {
+  TempDir dir;
+  for (int i = 0; i < 50; ++i) dir.write("f" + std::to_string(i) + ".txt", "foo\n");
+  dsv4::sandbox::Workspace ws(dir.path());
+  dsv4::tools::TextSearch request;
+  request.pattern = "foo";
+  CHECK(dsv4::tools::search_tree(ws, request).matches.size() == 50);
+  std::stop_source source;
+  source.request_stop();
+  request.stop = source.get_token();
+  auto found = dsv4::tools::search_tree(ws, request);
+  CHECK(found.truncated);
+  CHECK(found.matches.empty());
 }
