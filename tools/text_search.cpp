@@ -47,12 +47,16 @@ class FileBytes {
       capacity = std::max(size, size_t{1} << 20);
       buffer.reset(new char[capacity]);
     }
+    // The first 64 KiB come alone: with a NUL byte in them the file is binary and
+    // the rest is never needed.
     size_t got = 0;
     while (got < size) {
-      ssize_t n = ::read(fd, buffer.get() + got, size - got);
+      size_t want = got < kRgBuffer ? std::min(size, kRgBuffer) - got : size - got;
+      ssize_t n = ::read(fd, buffer.get() + got, want);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += static_cast<size_t>(n);
+      if (got == std::min(size, kRgBuffer) && std::memchr(buffer.get(), 0, got)) break;
     }
     view_ = {buffer.get(), got};
   }
