@@ -102,3 +102,16 @@ TEST_CASE("PathGlob: names at any depth without '/', paths with it, braces nest"
   CHECK_THROWS_WITH(PathGlob("{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}{o,p}{q,r}"),
                     Catch::Contains("more than"));
 }
+
+TEST_CASE("dsv4 tool list_files prints the listing as JSON, names with odd bytes included") {
+  TempDir dir;
+  dsv4::test::make_tree(dir.path(), {"a b/c.txt", "caf\xE9.txt", "new\nline.txt"});
+  auto r = dsv4::test::run_dsv4({"tool", "list_files", "--root", dir.path().string(), "--args", "{}"});
+  REQUIRE(r.exit_code == 0);
+  auto j = Json::parse(r.out);
+  CHECK(j["entries"] == Json{"a b/", "a b/c.txt", "caf\xEF\xBF\xBD.txt", "new\nline.txt"});
+  auto bad = dsv4::test::run_dsv4({"tool", "list_files", "--root", dir.path().string(), "--args",
+                                   R"({"depth": 0})"});
+  CHECK(bad.exit_code == 1);
+  CHECK_THAT(bad.out, Catch::Contains("depth"));
+}
