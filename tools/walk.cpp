@@ -265,7 +265,7 @@ class Walker {
     try {
       if (visit_(e)) return true;
     } catch (...) {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(error_mu_);
       if (!error_) error_ = std::current_exception();
     }
     stop_.store(true);
@@ -296,7 +296,13 @@ class Walker {
       jobs_.pop_back();
       ++busy_;
       lock.unlock();
-      if (Fd fd = reopen(job.path)) read_folder(job, std::move(fd));
+      try {
+        if (Fd fd = reopen(job.path)) read_folder(job, std::move(fd));
+      } catch (...) {  // out of memory, say: ends the walk instead of the program
+        std::lock_guard error_lock(error_mu_);
+        if (!error_) error_ = std::current_exception();
+        stop_ = true;
+      }
       lock.lock();
       if (--busy_ == 0 && jobs_.empty()) cv_.notify_all();
     }
@@ -312,6 +318,7 @@ class Walker {
   std::condition_variable cv_;
   std::vector<Job> jobs_;
   unsigned busy_ = 0;
+  std::mutex error_mu_;
   std::exception_ptr error_;
 };
 
