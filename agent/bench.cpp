@@ -18,7 +18,7 @@ struct Bench {
 
 // One line per benchmark.
 const Bench kBenches[] = {
-    {"search", "DIR PATTERN [--ignore-case] [--runs N]   search_text against ripgrep",
+    {"search", "DIR PATTERN [--ignore-case] [--runs N] [--threads N]   search_text against ripgrep",
      tools::bench_search_command},
     {"tokenize", "[--tokenizer DIR] [--corpus FILE]          tokenizer against the npm reference",
      engine::bench_tokenize_command},

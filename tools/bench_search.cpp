@@ -25,10 +25,11 @@ namespace dsv4::tools {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: dsv4 bench search DIR PATTERN [--ignore-case] [--runs N]\n"
+    "usage: dsv4 bench search DIR PATTERN [--ignore-case] [--runs N] [--threads N]\n"
     "Searches DIR for PATTERN with search_text's engine and with ripgrep (rg, no config),\n"
     "N warm runs each (default 5), and prints the median times, their ratio, and whether\n"
-    "both found the same (path, line) set. Exit code 0 when the sets are identical, 1 when\n"
+    "both found the same (path, line) set. --threads N gives both N threads (default: rg's\n"
+    "choice and one per hardware thread). Exit code 0 when the sets are identical, 1 when\n"
     "they differ, 2 on bad usage.\n";
 
 using MatchSet = std::set<std::pair<std::string, uint64_t>>;
@@ -45,10 +46,11 @@ double cpu_ms(const rusage& r) {
 
 // Runs rg in `dir` and returns its stdout; `cpu` gets the child's CPU time.
 std::string run_rg(const std::filesystem::path& dir, const std::string& pattern, bool icase,
-                   double& cpu) {
+                   unsigned threads, double& cpu) {
   std::vector<std::string> argv{"rg",     "--no-config", "--line-number", "--column",
                                 "--no-heading", "--null", "--color", "never"};
   if (icase) argv.push_back("--ignore-case");
+  if (threads) argv.insert(argv.end(), {"--threads", std::to_string(threads)});
   argv.insert(argv.end(), {"-e", pattern});
   std::vector<char*> cargv;
   for (auto& a : argv) cargv.push_back(a.data());
@@ -59,6 +61,8 @@ std::string run_rg(const std::filesystem::path& dir, const std::string& pattern,
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+  // rg searches its stdin instead of the folder when stdin is a pipe or a file.
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addchdir_np(&actions, dir.c_str());
   pid_t pid = 0;
   int err = ::posix_spawnp(&pid, "rg", &actions, nullptr, cargv.data(), environ);
@@ -86,10 +90,17 @@ std::string run_rg(const std::filesystem::path& dir, const std::string& pattern,
   return text;
 }
 
-// rg --null --line-number --column: "path\0line:col:text\n" per matching line.
+// rg --null --line-number --column: "path\0line:col:text\n" per matching line, and
+// "path: WARNING: stopped searching binary file ..." lines without a NUL.
 MatchSet parse_rg(std::string_view out) {
   MatchSet set;
   while (!out.empty()) {
+    auto first_line = out.substr(0, out.find('\n'));
+    if (first_line.find('\0') == std::string_view::npos &&
+        first_line.find(": WARNING: stopped searching binary file") != std::string_view::npos) {
+      out.remove_prefix(std::min(out.size(), first_line.size() + 1));
+      continue;
+    }
     auto nul = out.find('\0');
     if (nul == std::string_view::npos) break;
     std::string path(out.substr(0, nul));
@@ -154,6 +165,7 @@ int bench_search_command(const std::vector<std::string>& args) {
   std::vector<std::string> positional;
   bool icase = false;
   int runs = 5;
+  unsigned threads = 0;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--help" || args[i] == "-h") {
       std::cout << kUsage;
@@ -162,6 +174,8 @@ int bench_search_command(const std::vector<std::string>& args) {
       icase = true;
     } else if (args[i] == "--runs" && i + 1 < args.size()) {
       runs = std::atoi(args[++i].c_str());
+    } else if (args[i] == "--threads" && i + 1 < args.size()) {
+      threads = static_cast<unsigned>(std::max(0, std::atoi(args[++i].c_str())));
     } else if (args[i].starts_with("--")) {
       std::cerr << "dsv4 bench search: unknown option '" << args[i] << "'\n" << kUsage;
       return 2;
@@ -186,13 +200,14 @@ int bench_search_command(const std::vector<std::string>& args) {
   TextSearch request;
   request.pattern = pattern;
   request.ignore_case = icase;
+  request.threads = threads;
   TextSearchResult ours;
   std::string rg_out;
   std::vector<Timing> ours_runs, rg_runs;
   try {
     for (int i = 0; i <= runs; ++i) {  // run 0 warms the page cache and is not counted
       Timing a = timed([&](double&) { ours = search_tree(*workspace, request); });
-      Timing b = timed([&](double& cpu) { rg_out = run_rg(workspace->root(), pattern, icase, cpu); });
+      Timing b = timed([&](double& cpu) { rg_out = run_rg(workspace->root(), pattern, icase, threads, cpu); });
       if (i > 0) {
         ours_runs.push_back(a);
         rg_runs.push_back(b);

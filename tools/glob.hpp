@@ -1,7 +1,7 @@
 #pragma once
 // The `glob` filter of list_files and search_text: git's wildmatch ('*', '?', '[...]',
 // '**' across folders) plus {a,b} alternatives. A glob without '/' matches the name at
-// any depth ("*.c"); one with '/' matches the path below the folder searched.
+// any depth ("*.c"); one with '/' matches the root-relative path, as rg -g does.
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,7 +13,7 @@ class PathGlob {
   // Throws std::invalid_argument naming the problem (unbalanced braces, too many
   // alternatives).
   explicit PathGlob(std::string_view glob);
-  // `path` relative to the folder searched.
+  // `path` relative to the workspace root.
   bool matches(std::string_view path) const;
 
  private:

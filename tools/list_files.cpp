@@ -31,11 +31,10 @@ Json run(const Json& args, ToolContext& ctx) {
   if (!S_ISDIR(st.st_mode))
     throw ToolError("'" + options.path + "' is a file, not a folder; read it instead");
 
-  const size_t prefix = options.path.empty() ? 0 : options.path.size() + 1;
   Json entries = Json::array();
   bool truncated = false;
   walk(ctx.workspace, options, [&](const Entry& e) {
-    if (glob && !glob->matches(std::string_view(e.path).substr(prefix))) return true;
+    if (glob && !glob->matches(e.path)) return true;
     if (entries.size() == kMaxEntries) {
       truncated = true;
       return false;

@@ -21,6 +21,7 @@
 
 #include <cctype>
 #include <cstring>
+#include <vector>
 
 namespace dsv4::tools {
 namespace {
@@ -81,9 +82,39 @@ void refuse_newlines(std::string_view pattern) {
   }
 }
 
+// ripgrep's POSIX classes ([[:upper:]]) are ASCII-only while \w, \d, \s are Unicode;
+// PCRE2 10.42 makes both Unicode, so the classes are spelled out as ASCII ranges.
+std::string ascii_posix_classes(std::string_view pattern) {
+  static constexpr std::pair<std::string_view, std::string_view> kClasses[] = {
+      {"[:alnum:]", "0-9A-Za-z"},  {"[:alpha:]", "A-Za-z"},      {"[:ascii:]", "\\x00-\\x7F"},
+      {"[:blank:]", "\\t "},       {"[:cntrl:]", "\\x00-\\x1F\\x7F"}, {"[:digit:]", "0-9"},
+      {"[:graph:]", "!-~"},        {"[:lower:]", "a-z"},         {"[:print:]", " -~"},
+      {"[:punct:]", "!-/:-@\\[-`{-~"}, {"[:space:]", "\\t\\n\\v\\f\\r "},
+      {"[:upper:]", "A-Z"},        {"[:word:]", "0-9A-Za-z_"},   {"[:xdigit:]", "0-9A-Fa-f"},
+  };
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\' && i + 1 < pattern.size()) {
+      out += pattern.substr(i, 2);
+      ++i;
+      continue;
+    }
+    bool replaced = false;
+    for (auto [name, ranges] : kClasses) {
+      if (pattern.substr(i).starts_with(name)) {
+        out += ranges;
+        i += name.size() - 1;
+        replaced = true;
+        break;
+      }
+    }
+    if (!replaced) out += pattern[i];
+  }
+  return out;
+}
+
 bool needs_unicode_classes(std::string_view pattern) {
   for (size_t i = 0; i + 1 < pattern.size(); ++i) {
-    if (pattern[i] == '[' && pattern[i + 1] == ':') return true;
     if (pattern[i] == '\\') {
       if (std::strchr("wWdDsSbBhHvVRX", pattern[i + 1])) return true;
       ++i;
@@ -92,12 +123,51 @@ bool needs_unicode_classes(std::string_view pattern) {
   return false;
 }
 
-// The longest run of plain characters that every match must contain, or "" when none
-// can be proven. Conservative: alternation or inline options anywhere give up; only
-// characters outside groups and classes count; a quantified character is dropped.
+// The index of the ']' closing the class that opens at p[open], or npos.
+size_t class_end(std::string_view p, size_t open) {
+  size_t j = open + 1;
+  if (j < p.size() && p[j] == '^') ++j;
+  if (j < p.size() && p[j] == ']') ++j;
+  for (; j < p.size() && p[j] != ']'; ++j) {
+    if (p[j] == '\\') {
+      ++j;
+    } else if (p[j] == '[' && j + 1 < p.size() && p[j + 1] == ':') {
+      auto close = p.find(":]", j + 2);
+      if (close == std::string_view::npos) return close;
+      j = close + 1;
+    }
+  }
+  return j < p.size() ? j : std::string_view::npos;
+}
+
+// The pattern split at its top-level '|', or nothing when its syntax is in doubt.
+std::vector<std::string_view> top_level_alternatives(std::string_view p) {
+  std::vector<std::string_view> out;
+  int depth = 0;
+  size_t start = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (p[i] == '\\') {
+      ++i;
+    } else if (p[i] == '[') {
+      i = class_end(p, i);
+      if (i == std::string_view::npos) return {};
+    } else if (p[i] == '(') {
+      ++depth;
+    } else if (p[i] == ')') {
+      --depth;
+    } else if (p[i] == '|' && depth == 0) {
+      out.push_back(p.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  out.push_back(p.substr(start));
+  return out;
+}
+
+// The longest run of plain characters that every match of `p` (no top-level '|') must
+// contain, or "" when none can be proven. Conservative: only characters outside groups
+// and classes count, a quantified character is dropped, unknown escapes give up.
 std::string required_literal(std::string_view p, bool ignore_case) {
-  if (p.find('|') != std::string_view::npos || p.find("(?") != std::string_view::npos)
-    return "";
   std::string best, run;
   bool last_was_char = false;
   int depth = 0;
@@ -130,18 +200,8 @@ std::string required_literal(std::string_view p, bool ignore_case) {
       --depth;
     } else if (c == '[') {
       end_run();
-      size_t j = i + 1;
-      if (j < p.size() && p[j] == '^') ++j;
-      if (j < p.size() && p[j] == ']') ++j;
-      for (; j < p.size() && p[j] != ']'; ++j) {
-        if (p[j] == '\\') ++j;
-        else if (p[j] == '[' && j + 1 < p.size() && p[j + 1] == ':') {
-          auto close = p.find(":]", j + 2);
-          if (close == std::string_view::npos) return "";
-          j = close + 1;
-        }
-      }
-      i = j;
+      i = class_end(p, i);
+      if (i == std::string_view::npos) return "";
     } else if (c == '\\') {
       if (i + 1 >= p.size()) return "";
       unsigned char e = static_cast<unsigned char>(p[++i]);
@@ -169,7 +229,25 @@ std::string required_literal(std::string_view p, bool ignore_case) {
   if (ignore_case)
     for (unsigned char c : best)
       if (c >= 0x80 || std::isalpha(c)) return "";
-  return best.size() >= 2 ? best : "";
+  return best.size() >= 2 ? best : "";  // Candidates relies on two bytes at least
+}
+
+// Literals such that every match contains one of them (one per top-level alternative),
+// or none when that cannot be proven. Inline options such as (?i) give up.
+std::vector<std::string> required_literals(std::string_view p, bool ignore_case) {
+  if (p.find("(?") != std::string_view::npos) return {};
+  std::vector<std::string> out;
+  for (auto alternative : top_level_alternatives(p)) {
+    auto literal = required_literal(alternative, ignore_case);
+    if (literal.empty()) return {};
+    out.push_back(std::move(literal));
+  }
+  return out;
+}
+
+// The first two bytes at p as a table index.
+size_t bigram(const char* p) {
+  return static_cast<unsigned char>(p[0]) | static_cast<size_t>(static_cast<unsigned char>(p[1])) << 8;
 }
 
 }  // namespace
@@ -177,7 +255,9 @@ std::string required_literal(std::string_view p, bool ignore_case) {
 struct Regex::Impl {
   Code unicode;    // the pattern as ripgrep means it
   Code ascii;      // the same with ASCII classes, for text without bytes >= 0x80; or null
-  std::string literal;
+  std::vector<std::string> literals;  // a match contains one of them; empty: unknown
+  // With several literals: their first two bytes, so that one pass finds them all.
+  std::vector<uint64_t> bigrams;  // a bit per pair of bytes
 
   const pcre2_code* code(bool ascii_text) const {
     return ascii_text && ascii ? ascii.get() : unicode.get();
@@ -186,12 +266,22 @@ struct Regex::Impl {
 
 Regex::Regex(std::string_view pattern, bool ignore_case) : impl_(std::make_unique<Impl>()) {
   refuse_newlines(pattern);
+  const std::string spelled = ascii_posix_classes(pattern);
+  // Positions in errors refer to the pattern as given, so it is compiled first as is.
   uint32_t options = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_MULTILINE |
                      (ignore_case ? PCRE2_CASELESS : 0);
-  bool unicode = needs_unicode_classes(pattern);
-  impl_->unicode = compile(pattern, options | (unicode ? PCRE2_UCP : 0));
-  if (unicode) impl_->ascii = compile(pattern, options);
-  impl_->literal = required_literal(pattern, ignore_case);
+  bool unicode = needs_unicode_classes(spelled);
+  if (spelled != pattern) compile(pattern, options);
+  impl_->unicode = compile(spelled, options | (unicode ? PCRE2_UCP : 0));
+  if (unicode) impl_->ascii = compile(spelled, options);
+  impl_->literals = required_literals(pattern, ignore_case);
+  if (impl_->literals.size() > 1) {
+    impl_->bigrams.assign((1 << 16) / 64, 0);
+    for (const auto& l : impl_->literals) {
+      size_t b = bigram(l.data());
+      impl_->bigrams[b / 64] |= uint64_t{1} << (b % 64);
+    }
+  }
 }
 
 Regex::~Regex() = default;
@@ -226,16 +316,37 @@ std::optional<Regex::Span> Regex::find_in_line(std::string_view line, bool ascii
   return match(impl_->code(ascii_text), line, 0);
 }
 
-size_t Regex::next_candidate(std::string_view text, size_t from, bool ascii_text) const {
-  if (from > text.size()) return std::string_view::npos;
-  if (!impl_->literal.empty()) {
-    const void* hit = ::memmem(text.data() + from, text.size() - from, impl_->literal.data(),
-                               impl_->literal.size());
-    return hit ? static_cast<size_t>(static_cast<const char*>(hit) - text.data())
-               : std::string_view::npos;
+Regex::Candidates::Candidates(const Regex& regex, std::string_view text, bool ascii_text)
+    : regex_(regex), text_(text), ascii_(ascii_text),
+      next_(regex.impl_->literals.size(), kUnknown) {}
+
+size_t Regex::Candidates::next(size_t from) {
+  constexpr size_t npos = std::string_view::npos;
+  if (from > text_.size()) return npos;
+  const auto& literals = regex_.impl_->literals;
+  if (literals.empty()) {
+    auto m = match(regex_.impl_->code(ascii_), text_, from);
+    return m ? m->begin : npos;
   }
-  auto m = match(impl_->code(ascii_text), text, from);
-  return m ? m->begin : std::string_view::npos;
+  if (literals.size() == 1) {
+    if (next_[0] == kUnknown || (next_[0] != npos && next_[0] < from)) {
+      const void* hit = ::memmem(text_.data() + from, text_.size() - from, literals[0].data(),
+                                 literals[0].size());
+      next_[0] = hit ? static_cast<size_t>(static_cast<const char*>(hit) - text_.data()) : npos;
+    }
+    return next_[0];
+  }
+  // Several literals, each of two bytes or more: one pass checking pairs of bytes.
+  if (text_.size() < 2) return npos;
+  const uint64_t* bigrams = regex_.impl_->bigrams.data();
+  const char* p = text_.data();
+  for (size_t i = from, end = text_.size() - 1; i < end; ++i) {
+    size_t b = bigram(p + i);
+    if (!((bigrams[b / 64] >> (b % 64)) & 1)) continue;
+    for (const auto& l : literals)
+      if (text_.substr(i, l.size()) == l) return i;
+  }
+  return npos;
 }
 
 }  // namespace dsv4::tools

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dsv4::tools {
 
@@ -30,8 +31,20 @@ class Regex {
   // The first match inside one line (without its '\n'). `ascii_text` says the text
   // holds no byte >= 0x80, which allows faster ASCII-only classes.
   std::optional<Span> find_in_line(std::string_view line, bool ascii_text) const;
-  // The offset (>= from) of the first place in `text` whose line may match, or npos.
-  size_t next_candidate(std::string_view text, size_t from, bool ascii_text) const;
+  // The places in one text whose lines may match, found in increasing order.
+  class Candidates {
+   public:
+    Candidates(const Regex& regex, std::string_view text, bool ascii_text);
+    // The offset (>= from, never less than an earlier call's) of the next place, or npos.
+    size_t next(size_t from);
+
+   private:
+    static constexpr size_t kUnknown = static_cast<size_t>(-2);
+    const Regex& regex_;
+    std::string_view text_;
+    bool ascii_;
+    std::vector<size_t> next_;  // the required literal's next occurrence, or npos
+  };
   // Whether the answer of find_in_line depends on `ascii_text` at all.
   bool unicode_classes() const;
 

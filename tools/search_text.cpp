@@ -25,6 +25,7 @@ Json run(const Json& args, ToolContext& ctx) {
   request.ignore_case = args.value("ignore_case", false);
   request.context = args.value("context", 0);
   request.max_results = static_cast<size_t>(args.value("max_results", kDefaultMaxResults));
+  request.stop = ctx.stop;
   TextSearchResult found;
   try {
     found = search_tree(ctx.workspace, request);

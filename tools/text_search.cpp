@@ -47,12 +47,16 @@ class FileBytes {
       capacity = std::max(size, size_t{1} << 20);
       buffer.reset(new char[capacity]);
     }
+    // The first 64 KiB come alone: with a NUL byte in them the file is binary and
+    // the rest is never needed.
     size_t got = 0;
     while (got < size) {
-      ssize_t n = ::read(fd, buffer.get() + got, size - got);
+      size_t want = got < kRgBuffer ? std::min(size, kRgBuffer) - got : size - got;
+      ssize_t n = ::read(fd, buffer.get() + got, want);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       got += static_cast<size_t>(n);
+      if (got == std::min(size, kRgBuffer) && std::memchr(buffer.get(), 0, got)) break;
     }
     view_ = {buffer.get(), got};
   }
@@ -87,15 +91,31 @@ size_t searchable_length(std::string_view data) {
   }
 }
 
+// Both scan eight bytes at a time: these loops run over every byte of matching files.
 bool is_ascii(std::string_view data) {
-  unsigned char any = 0;
-  for (unsigned char c : data) any |= c;
-  return any < 0x80;
+  uint64_t any = 0;
+  size_t i = 0;
+  for (; i + 8 <= data.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, data.data() + i, 8);
+    any |= w;
+  }
+  for (; i < data.size(); ++i) any |= static_cast<unsigned char>(data[i]);
+  return (any & 0x8080808080808080ull) == 0;
 }
 
 size_t count_newlines(const char* p, size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < n; ++i) count += p[i] == '\n';
+  constexpr uint64_t kLow7 = 0x7F7F7F7F7F7F7F7Full;
+  constexpr uint64_t kNewlines = 0x0A0A0A0A0A0A0A0Aull;
+  size_t count = 0, i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    uint64_t x = w ^ kNewlines;  // zero bytes where '\n' was
+    uint64_t high = ~(((x & kLow7) + kLow7) | x | kLow7);  // 0x80 exactly in zero bytes
+    count += static_cast<size_t>(__builtin_popcountll(high));
+  }
+  for (; i < n; ++i) count += p[i] == '\n';
   return count;
 }
 
@@ -121,10 +141,11 @@ class Searcher {
     bool binary = length < data.size();
     data = data.substr(0, length);
     bool ascii = regex_.unicode_classes() && is_ascii(data);
+    Regex::Candidates candidates(regex_, data, ascii);
     size_t pos = 0, counted = 0;
     uint64_t line_no = 1;
     while (pos < data.size() && out.size() < limit) {
-      size_t hit = regex_.next_candidate(data, pos, ascii);
+      size_t hit = candidates.next(pos);
       if (hit == std::string_view::npos || hit >= data.size()) break;
       const void* nl_before = ::memrchr(data.data() + pos, '\n', hit - pos);
       size_t begin = nl_before ? static_cast<size_t>(static_cast<const char*>(nl_before) - data.data()) + 1 : pos;
@@ -195,14 +216,18 @@ TextSearchResult search_tree(const sandbox::Workspace& workspace, const TextSear
   } else {
     std::mutex mu;
     std::atomic<size_t> found{0}, files{0}, binary{0};
+    std::atomic<bool> stopped{false};
     WalkOptions options;
     options.path = start;
     options.threads = request.threads ? request.threads
                                       : std::max(1u, std::thread::hardware_concurrency());
-    const size_t prefix = start.empty() ? 0 : start.size() + 1;
     walk(workspace, options, [&](const Entry& e) {
+      if (request.stop.stop_requested()) {
+        stopped = true;
+        return false;
+      }
       if (e.kind != Entry::Kind::file) return true;
-      if (glob && !glob->matches(std::string_view(e.path).substr(prefix))) return true;
+      if (glob && !glob->matches(e.path)) return true;
       sandbox::Fd fd = e.open();
       if (!fd) return true;
       FileBytes bytes(fd.get());
@@ -219,6 +244,7 @@ TextSearchResult search_tree(const sandbox::Workspace& workspace, const TextSear
     });
     result.files_searched = files;
     result.binary_files = binary;
+    result.truncated = stopped;
   }
   std::sort(result.matches.begin(), result.matches.end(),
             [](const LineMatch& a, const LineMatch& b) {

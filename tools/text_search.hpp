@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -18,10 +19,11 @@ struct TextSearch {
   std::string pattern;
   bool ignore_case = false;
   std::string path;   // root-relative folder or file; "" is the root
-  std::string glob;   // PathGlob over paths below `path`; "" keeps every file
+  std::string glob;   // PathGlob over root-relative paths; "" keeps every file
   int context = 0;    // lines shown before and after each matching line
   size_t max_results = std::numeric_limits<size_t>::max();  // matching lines kept
   unsigned threads = 0;  // 0: one per hardware thread
+  std::stop_token stop = {};  // a stop request ends the search early, as if truncated
 };
 
 struct LineMatch {

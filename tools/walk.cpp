@@ -23,7 +23,8 @@ namespace {
 
 using sandbox::Fd;
 
-// Small metadata files only; a huge or unreadable one counts as empty.
+// Small metadata files only; a huge or unreadable one counts as empty. By default a
+// symlinked ignore file is not followed: it could point outside the workspace.
 std::string read_small(int dirfd, const char* name, int extra_flags = O_NOFOLLOW) {
   Fd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | extra_flags));
   std::string out;
@@ -212,6 +213,10 @@ class Walker {
       auto key = [](const Child& c) { return c.kind == Entry::Kind::dir ? c.name + "/" : c.name; };
       std::sort(children.begin(), children.end(),
                 [&](const Child& a, const Child& b) { return key(a) < key(b); });
+    } else {
+      // Subfolders first: queued early, they give the other threads work sooner.
+      std::stable_partition(children.begin(), children.end(),
+                            [](const Child& c) { return c.kind == Entry::Kind::dir; });
     }
     const int depth = job.depth + 1;
     const bool descend = opt_.max_depth < 0 || depth < opt_.max_depth;
@@ -260,7 +265,7 @@ class Walker {
     try {
       if (visit_(e)) return true;
     } catch (...) {
-      std::lock_guard lock(mu_);
+      std::lock_guard lock(error_mu_);
       if (!error_) error_ = std::current_exception();
     }
     stop_.store(true);
@@ -291,7 +296,13 @@ class Walker {
       jobs_.pop_back();
       ++busy_;
       lock.unlock();
-      if (Fd fd = reopen(job.path)) read_folder(job, std::move(fd));
+      try {
+        if (Fd fd = reopen(job.path)) read_folder(job, std::move(fd));
+      } catch (...) {  // out of memory, say: ends the walk instead of the program
+        std::lock_guard error_lock(error_mu_);
+        if (!error_) error_ = std::current_exception();
+        stop_ = true;
+      }
       lock.lock();
       if (--busy_ == 0 && jobs_.empty()) cv_.notify_all();
     }
@@ -307,6 +318,7 @@ class Walker {
   std::condition_variable cv_;
   std::vector<Job> jobs_;
   unsigned busy_ = 0;
+  std::mutex error_mu_;
   std::exception_ptr error_;
 };
 

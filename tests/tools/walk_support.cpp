@@ -61,7 +61,7 @@ std::set<std::string> git_untracked(const fs::path& repo) {
 }
 
 std::set<std::string> rg_files(const fs::path& root, const std::string& flags) {
-  auto r = run({"bash", "-c", "RIPGREP_CONFIG_PATH= rg --no-config --files --null " + flags},
+  auto r = run({"bash", "-c", "RIPGREP_CONFIG_PATH= rg --no-config --files --null " + flags + " </dev/null"},
                root);
   if (r.exit_code > 1) throw std::runtime_error("rg --files failed: " + r.err);
   return split_nul(r.out);

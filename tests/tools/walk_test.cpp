@@ -197,3 +197,16 @@ TEST_CASE("a start path that is not a folder is refused") {
   CHECK_THROWS_AS(dsv4::tools::walk(ws, opt, [](const Entry&) { return true; }),
                   dsv4::sandbox::AccessDenied);
 }
+
+TEST_CASE("a worktree's .git file leads to the common info/exclude, as for git") {
+  TempDir dir;
+  dsv4::test::sh("git init -q main && cd main && git commit -q --allow-empty -m init && "
+                 "git worktree add -q ../wt",
+                 dir.path());
+  dir.write("main/.git/info/exclude", "*.secret\n");
+  dsv4::test::make_tree(dir / "wt", {"a.c", "b.secret", "sub/c.secret", "sub/d.c"});
+  auto git = dsv4::test::git_untracked(dir / "wt");
+  CHECK(git == std::set<std::string>{"a.c", "sub/d.c"});
+  CHECK(regular_files(dir / "wt") == git);
+  CHECK(regular_files(dir / "wt") == dsv4::test::rg_files(dir / "wt"));
+}
