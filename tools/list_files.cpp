@@ -6,7 +6,7 @@
 #include "sandbox/workspace.hpp"
 #include "tools/builtin.hpp"
 #include "tools/glob.hpp"
-#include "tools/utf8.hpp"
+#include "tools/utf8_text.hpp"
 #include "tools/walk.hpp"
 
 namespace dsv4::tools::builtin {
@@ -39,7 +39,7 @@ Json run(const Json& args, ToolContext& ctx) {
       truncated = true;
       return false;
     }
-    entries.push_back(valid_utf8(e.path) + (e.kind == Entry::Kind::dir ? "/" : ""));
+    entries.push_back(escape_invalid_utf8(e.path) + (e.kind == Entry::Kind::dir ? "/" : ""));
     return !ctx.stop.stop_requested();
   });
   Json result{{"entries", std::move(entries)}, {"truncated", truncated}};

@@ -3,38 +3,12 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "tools/utf8_text.hpp"
+
 namespace dsv4::tools {
 namespace {
 
 bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-
-// Length of the well-formed UTF-8 sequence starting at s[i], or 0 if there is none
-// (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF).
-size_t sequence_length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char b = byte(i);
-  if (b < 0x80) return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // range of the second byte
-  if (b >= 0xC2 && b <= 0xDF) {
-    len = 2;
-  } else if (b >= 0xE0 && b <= 0xEF) {
-    len = 3;
-    if (b == 0xE0) lo = 0xA0;
-    if (b == 0xED) hi = 0x9F;
-  } else if (b >= 0xF0 && b <= 0xF4) {
-    len = 4;
-    if (b == 0xF0) lo = 0x90;
-    if (b == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k)
-    if (!is_continuation(s[i + k])) return 0;
-  return len;
-}
 
 // How many bytes at the end of `s` are an unfinished multi-byte character.
 size_t incomplete_suffix(std::string_view s) {
@@ -70,23 +44,6 @@ size_t json_length(std::string_view text) {
 }
 
 }  // namespace
-
-std::string escape_invalid_utf8(std::string_view bytes, uint64_t& invalid) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size());
-  for (size_t i = 0; i < bytes.size();) {
-    if (size_t len = sequence_length(bytes, i)) {
-      out.append(bytes.substr(i, len));
-      i += len;
-    } else {
-      auto b = static_cast<unsigned char>(bytes[i++]);
-      out += {'\\', 'x', kHex[b >> 4], kHex[b & 15]};
-      ++invalid;
-    }
-  }
-  return out;
-}
 
 OutputBuffer::OutputBuffer(size_t head_limit, size_t tail_limit)
     : head_limit_(head_limit), tail_limit_(tail_limit) {}
@@ -171,12 +128,12 @@ RenderedOutput OutputBuffer::render(uint64_t since, size_t show_head, size_t sho
         ++tail_begin;
     }
   }
-  text += escape_invalid_utf8(slice(from, head_end), r.invalid_bytes);
+  text += escape_invalid_utf8(slice(from, head_end), &r.invalid_bytes);
   if (tail_begin > head_end) {
     r.cut_bytes += tail_begin - head_end;
     add_cut_marker(text, tail_begin - head_end, newlines_in(head_end, tail_begin), true);
   }
-  text += escape_invalid_utf8(slice(tail_begin, total_), r.invalid_bytes);
+  text += escape_invalid_utf8(slice(tail_begin, total_), &r.invalid_bytes);
   r.text = std::move(text);
   return r;
 }

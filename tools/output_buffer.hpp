@@ -47,8 +47,4 @@ class OutputBuffer {
   uint64_t total_ = 0;
 };
 
-// `bytes` as valid UTF-8: each byte that is not part of a well-formed sequence becomes
-// the four characters \xNN; `invalid` counts them.
-std::string escape_invalid_utf8(std::string_view bytes, uint64_t& invalid);
-
 }  // namespace dsv4::tools

@@ -4,7 +4,7 @@
 #include "tools/builtin.hpp"
 #include "tools/regex.hpp"
 #include "tools/text_search.hpp"
-#include "tools/utf8.hpp"
+#include "tools/utf8_text.hpp"
 
 namespace dsv4::tools::builtin {
 namespace {
@@ -13,7 +13,7 @@ constexpr int kDefaultMaxResults = 100;
 
 Json lines(const std::vector<std::string>& v) {
   Json out = Json::array();
-  for (const auto& s : v) out.push_back(valid_utf8(s));
+  for (const auto& s : v) out.push_back(escape_invalid_utf8(s));
   return out;
 }
 
@@ -36,8 +36,8 @@ Json run(const Json& args, ToolContext& ctx) {
   }
   Json matches = Json::array();
   for (const auto& m : found.matches) {
-    Json j{{"path", valid_utf8(m.path)}, {"line", m.line}, {"col", m.column},
-           {"text", valid_utf8(m.text)}};
+    Json j{{"path", escape_invalid_utf8(m.path)}, {"line", m.line}, {"col", m.column},
+           {"text", escape_invalid_utf8(m.text)}};
     if (!m.before.empty()) j["before"] = lines(m.before);
     if (!m.after.empty()) j["after"] = lines(m.after);
     matches.push_back(std::move(j));

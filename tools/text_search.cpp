@@ -15,7 +15,7 @@
 #include "sandbox/workspace.hpp"
 #include "tools/glob.hpp"
 #include "tools/regex.hpp"
-#include "tools/utf8.hpp"
+#include "tools/utf8_text.hpp"
 #include "tools/walk.hpp"
 
 namespace dsv4::tools {

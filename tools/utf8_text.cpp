@@ -37,7 +37,7 @@ bool is_valid_utf8(std::string_view bytes) {
   return true;
 }
 
-std::string escape_invalid_utf8(std::string_view bytes) {
+std::string escape_invalid_utf8(std::string_view bytes, uint64_t* invalid) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(bytes.size());
@@ -48,12 +48,20 @@ std::string escape_invalid_utf8(std::string_view bytes) {
       i += n;
     } else {
       auto c = static_cast<unsigned char>(bytes[i++]);
+      if (invalid) ++*invalid;
       out += "\\x";
       out += kHex[c >> 4];
       out += kHex[c & 15];
     }
   }
   return out;
+}
+
+size_t utf8_floor(std::string_view s, size_t i) {
+  if (i >= s.size()) return s.size();
+  size_t back = 0;
+  while (i > 0 && back < 3 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i, ++back;
+  return i;
 }
 
 }  // namespace dsv4::tools

@@ -1,13 +1,18 @@
 #pragma once
 // File contents and names are bytes; tool results are JSON and must be valid UTF-8.
+#include <cstdint>
 #include <string>
 #include <string_view>
 
 namespace dsv4::tools {
 
 // `bytes` with every byte that is not part of a valid UTF-8 sequence written as \xNN
-// (two lowercase hex digits), so that the result is always valid UTF-8.
-std::string escape_invalid_utf8(std::string_view bytes);
+// (two lowercase hex digits), so that the result is always valid UTF-8. The file tools
+// accept names written this way back. `invalid`, when given, counts the escaped bytes.
+std::string escape_invalid_utf8(std::string_view bytes, uint64_t* invalid = nullptr);
+
+// `i` moved back to the start of the UTF-8 character it falls in.
+size_t utf8_floor(std::string_view s, size_t i);
 
 // Length of the valid UTF-8 sequence starting at bytes[i], or 0 if bytes[i] starts none.
 size_t utf8_sequence_length(std::string_view bytes, size_t i);

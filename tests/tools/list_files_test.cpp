@@ -109,7 +109,7 @@ TEST_CASE("dsv4 tool list_files prints the listing as JSON, names with odd bytes
   auto r = dsv4::test::run_dsv4({"tool", "list_files", "--root", dir.path().string(), "--args", "{}"});
   REQUIRE(r.exit_code == 0);
   auto j = Json::parse(r.out);
-  CHECK(j["entries"] == Json{"a b/", "a b/c.txt", "caf\xEF\xBF\xBD.txt", "new\nline.txt"});
+  CHECK(j["entries"] == Json{"a b/", "a b/c.txt", "caf\\xe9.txt", "new\nline.txt"});
   auto bad = dsv4::test::run_dsv4({"tool", "list_files", "--root", dir.path().string(), "--args",
                                    R"({"depth": 0})"});
   CHECK(bad.exit_code == 1);

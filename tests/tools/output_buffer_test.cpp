@@ -1,6 +1,7 @@
 // OutputBuffer against the plain string it stands for: what it shows must be a prefix and
 // a suffix of the real output, and what it says was cut must add up.
 #include "tools/output_buffer.hpp"
+#include "tools/utf8_text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -91,21 +92,21 @@ TEST_CASE("a cut never splits a multi-byte character") {
 
 TEST_CASE("bytes that are not UTF-8 are shown as \\xNN and the rest is kept") {
   uint64_t invalid = 0;
-  CHECK(escape_invalid_utf8("plain", invalid) == "plain");
+  CHECK(escape_invalid_utf8("plain", &invalid) == "plain");
   CHECK(invalid == 0);
-  CHECK(escape_invalid_utf8("\x89PNG\r\n\x1a\n", invalid) == "\\x89PNG\r\n\x1a\n");
+  CHECK(escape_invalid_utf8("\x89PNG\r\n\x1a\n", &invalid) == "\\x89PNG\r\n\x1a\n");
   CHECK(invalid == 1);
   invalid = 0;
   // Overlong "/", a UTF-16 surrogate, a code point above U+10FFFF, a truncated sequence.
-  CHECK(escape_invalid_utf8("\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xe2\x82", invalid) ==
+  CHECK(escape_invalid_utf8("\xc0\xaf|\xed\xa0\x80|\xf4\x90\x80\x80|\xe2\x82", &invalid) ==
         "\\xc0\\xaf|\\xed\\xa0\\x80|\\xf4\\x90\\x80\\x80|\\xe2\\x82");
   CHECK(invalid == 11);
   invalid = 0;
-  CHECK(escape_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80", invalid) ==
+  CHECK(escape_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80", &invalid) ==
         "caf\xc3\xa9 \xf0\x9f\x98\x80");
   CHECK(invalid == 0);
   std::string random;
   for (int i = 0; i < 100000; ++i) random += static_cast<char>((i * 2654435761u) >> 13);
-  auto escaped = escape_invalid_utf8(random, invalid);
+  auto escaped = escape_invalid_utf8(random, &invalid);
   CHECK_NOTHROW(nlohmann::json(escaped).dump());
 }
