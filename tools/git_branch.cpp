@@ -86,6 +86,7 @@ int note_conflict(git_checkout_notify_t, const char* path, const git_diff_file*,
 // Updates the work tree and index to `commit`, refusing (changing nothing) where a local
 // change would be lost.
 void safe_checkout(const Repo& repo, git_commit* commit, const std::string& name) {
+  const auto index_seconds = index_time(repo.index().get());
   Conflicts conflicts{repo, {}};
   git_checkout_options opts;
   git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
@@ -103,6 +104,7 @@ void safe_checkout(const Repo& repo, git_commit* commit, const std::string& name
                     "the user what to do with them");
   }
   check(rc, "cannot check out '" + name + "'");
+  write_index(repo.index().get(), index_seconds);
 }
 
 Json switch_to(const Repo& repo, const std::string& name, const Json& args) {

@@ -127,12 +127,13 @@ Json run(const Json& args, ToolContext& ctx) {
     head_tree.reset(tree);
   }
   auto index = repo.index();
+  const auto index_seconds = index_time(index.get());
   const bool merging = git_repository_state(repo.get()) == GIT_REPOSITORY_STATE_MERGE;
 
   git_oid tree_id;
   const bool with_paths = args.contains("paths") && !args["paths"].empty();
+  std::vector<std::string> paths;
   if (with_paths) {
-    std::vector<std::string> paths;
     for (const auto& p : args["paths"]) paths.push_back(repo.repo_path(p.get<std::string>()));
     if (merging)
       throw ToolError("a merge is in progress: commit all of it at once (stage the resolved "
@@ -177,7 +178,9 @@ Json run(const Json& args, ToolContext& ctx) {
                           std::string(message.view()).c_str(), tree.get(), parent_ptrs.size(),
                           parent_ptrs.data()),
         "cannot create the commit");
-  if (with_paths) check(git_index_write(index.get()), "committed, but cannot write the index");
+  if (with_paths) {
+    write_index(index.get(), index_seconds);
+  }
   if (merging) check(git_repository_state_cleanup(repo.get()), "cannot end the merge state");
 
   git_commit* created = nullptr;

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
 #include <ctime>
 #include <filesystem>
 
@@ -252,6 +254,25 @@ std::string Repo::short_id(const git_oid& id) const {
     if (git_object_short_id(&buf.buf, obj) == 0) return std::string(buf.view());
   }
   return full_id(id).substr(0, 7);
+}
+
+std::int64_t index_time(git_index* index) {
+  struct ::stat st {};
+  const char* path = git_index_path(index);
+  return path && ::stat(path, &st) == 0 ? st.st_mtime : 0;
+}
+
+void write_index(git_index* index, std::int64_t read_time) {
+  std::vector<git_index_entry> racy;
+  for (size_t i = 0; i < git_index_entrycount(index); ++i) {
+    const git_index_entry* e = git_index_get_byindex(index, i);
+    if (GIT_INDEX_ENTRY_STAGE(e) == 0 && e->mtime.seconds >= read_time) racy.push_back(*e);
+  }
+  for (auto& e : racy) {
+    e.file_size = 0;
+    check(git_index_add(index, &e), "cannot update the index");
+  }
+  check(git_index_write(index), "cannot write the index");
 }
 
 std::string full_id(const git_oid& id) {

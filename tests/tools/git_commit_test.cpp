@@ -189,3 +189,21 @@ TEST_CASE("git_branch lists, creates and switches like git branch and git switch
   auto nameless = repo.tool("git_branch", {{"action", "create"}});
   CHECK(nameless["ok"] == false);
 }
+
+TEST_CASE("git_commit keeps a change made in the index's last second visible to git") {
+  // git compares whole seconds: an entry, its changed file and the index it was read from
+  // all dated the same second is "racily clean" and must stay detectable after the write.
+  GitRepo repo;
+  repo.git("config core.trustctime false");  // the test can set mtimes, not ctimes
+  repo.write("edited.txt", "1\n");
+  repo.write("committed.txt", "1\n");
+  repo.sh_touch("edited.txt");
+  repo.commit_all("base");
+  repo.write("edited.txt", "2\n");  // same size, same second as its index entry
+  repo.sh_touch("edited.txt");
+  repo.sh_touch(".git/index", ".5");  // later than the entry only in nanoseconds
+  repo.write("committed.txt", "2\n");
+  auto result = repo.tool("git_commit", {{"message", "only one"}, {"paths", {"committed.txt"}}});
+  REQUIRE(result["ok"] == true);
+  CHECK(repo.git("status --porcelain") == " M edited.txt\n");
+}

@@ -55,6 +55,10 @@ int GitRepo::git_status_code(const std::string& args) {
   return run({"bash", "-c", "git " + args}, path()).exit_code;
 }
 
+void GitRepo::sh_touch(const std::string& rel, const std::string& fraction) {
+  sh("touch -d @1600000000" + fraction + " " + quote(rel), path());
+}
+
 std::string GitRepo::commit_all(const std::string& message) {
   git("add -A");
   git("commit -q --allow-empty -m " + quote(message));

@@ -26,6 +26,9 @@ class GitRepo {
   std::string git(const std::string& args, const std::string& sub = "");
   // Like git() but returns the exit code instead of throwing.
   int git_status_code(const std::string& args);
+  // Sets the file's modification time to a fixed second in the past (plus `fraction`,
+  // e.g. ".5").
+  void sh_touch(const std::string& rel, const std::string& fraction = "");
   // Commits everything in the work tree with `message`; returns the new commit id.
   std::string commit_all(const std::string& message);
 
