@@ -4,8 +4,10 @@
 
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "sandbox/workspace.hpp"
 

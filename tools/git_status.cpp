@@ -1,7 +1,6 @@
 // git_status: branch, upstream and the changed files with `git status --porcelain` codes.
 #include <nlohmann/json.hpp>
 
-#include "sandbox/workspace.hpp"
 #include "tools/builtin.hpp"
 #include "tools/git_repo.hpp"
 

@@ -183,6 +183,21 @@ TEST_CASE("git_branch lists, creates and switches like git branch and git switch
   CHECK(repo.read("only-on-main.txt") == "tracked on main\n");
   CHECK(repo.git("status --porcelain") == "?? notes.txt\n");
 
+  // A switch with start_point that cannot happen leaves no new branch behind.
+  repo.write("a.txt", "local edit\n");
+  auto refused = repo.tool("git_branch", {{"action", "switch"}, {"name", "doomed"}, {"start_point", "topic"}});
+  CHECK(refused["ok"] == false);
+  CHECK(repo.git_status_code("rev-parse -q --verify refs/heads/doomed") != 0);
+  CHECK(repo.read("a.txt") == "local edit\n");
+  repo.git("checkout -q -- a.txt");
+
+  // A branch checked out in another worktree is not taken over.
+  repo.git("worktree add -q ../" + repo.path().filename().string() + "-wt topic");
+  auto taken = repo.tool("git_branch", {{"action", "switch"}, {"name", "topic"}});
+  CHECK(taken["ok"] == false);
+  CHECK_THAT(taken["error"].get<std::string>(), Catch::Contains("another worktree"));
+  repo.git("worktree remove --force ../" + repo.path().filename().string() + "-wt");
+
   auto unknown = repo.tool("git_branch", {{"action", "switch"}, {"name", "nope"}});
   CHECK(unknown["ok"] == false);
   CHECK_THAT(unknown["error"].get<std::string>(), Catch::Contains("no local branch named 'nope'"));
