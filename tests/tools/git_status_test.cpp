@@ -214,3 +214,30 @@ TEST_CASE("a workspace inside a repository sees only its own folder, relative to
   CHECK(switched["ok"] == false);
   CHECK_THAT(switched["error"].get<std::string>(), Catch::Contains("outside the workspace"));
 }
+
+TEST_CASE("every git tool answers an empty repository with a result or a clear error") {
+  GitRepo repo;
+  repo.write("staged.txt", "new\n");
+  repo.git("add staged.txt");
+  auto staged = repo.tool("git_diff", {{"staged", true}});
+  REQUIRE(staged["ok"] == true);
+  CHECK(staged["patch"] == repo.git("diff --cached"));
+  CHECK(staged["files"][0]["status"] == "A");
+
+  auto log = repo.tool("git_log", json::object());
+  CHECK(log["ok"] == true);
+  CHECK(log["commits"].empty());
+  auto show = repo.tool("git_show", json::object());
+  CHECK(show["ok"] == false);
+  CHECK_THAT(show["error"].get<std::string>(), Catch::Contains("no commits yet"));
+  auto blame = repo.tool("git_blame", {{"path", "staged.txt"}});
+  CHECK(blame["ok"] == false);
+  CHECK_THAT(blame["error"].get<std::string>(), Catch::Contains("no commits yet"));
+  auto branches = repo.tool("git_branch", {{"action", "list"}});
+  CHECK(branches["ok"] == true);
+  CHECK(branches["branches"].empty());
+  CHECK(repo.git("branch --list") == "");
+  auto create = repo.tool("git_branch", {{"action", "create"}, {"name", "topic"}});
+  CHECK(create["ok"] == false);
+  CHECK_THAT(create["error"].get<std::string>(), Catch::Contains("no commits yet"));
+}
