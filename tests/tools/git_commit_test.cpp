@@ -70,12 +70,19 @@ TEST_CASE("git_commit without paths commits the index, and refuses when nothing 
   CHECK(unchanged["ok"] == false);
   CHECK_THAT(unchanged["error"].get<std::string>(), Catch::Contains("matches no file"));
 
+  // A removal already staged (file gone from index and work tree) is still committable.
+  repo.git("rm -q -f first.txt");
+  auto removal = repo.tool("git_commit", {{"message", "Remove first"}, {"paths", {"first.txt"}}});
+  REQUIRE(removal["ok"] == true);
+  CHECK(repo.git("show --name-status --format= HEAD") == "D\tfirst.txt\n");
+  CHECK(trim(repo.git("rev-list --count HEAD")) == "2");
+
   repo.write(".gitignore", "*.log\n");
   repo.write("debug.log", "x\n");
   auto ignored = repo.tool("git_commit", {{"message", "x"}, {"paths", {"debug.log"}}});
   CHECK(ignored["ok"] == false);
   CHECK_THAT(ignored["error"].get<std::string>(), Catch::Contains("ignored"));
-  CHECK(trim(repo.git("rev-list --count HEAD")) == "1");
+  CHECK(trim(repo.git("rev-list --count HEAD")) == "2");
 }
 
 TEST_CASE("git_commit needs an identity and says how to set it, committing nothing") {

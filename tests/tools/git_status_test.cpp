@@ -207,6 +207,14 @@ TEST_CASE("a workspace inside a repository sees only its own folder, relative to
   CHECK(diff["files"].size() == 1);
   CHECK(diff["files"][0]["path"] == "inside.txt");
 
+  repo.commit_all("everything");
+  repo.write("top.txt", "3\n");
+  repo.commit_all("only the top");  // not part of the workspace's history
+  auto log = repo.tool("git_log", json::object(), "sub");
+  REQUIRE(log["commits"].size() == 2);
+  CHECK(log["commits"][0]["id"].get<std::string>() + "\n" + log["commits"][1]["id"].get<std::string>() ==
+        dsv4::test::trim(repo.git("log --format=%H -- sub")));
+
   auto outside = repo.tool("git_diff", {{"paths", {"../top.txt"}}}, "sub");
   CHECK(outside["ok"] == false);
   CHECK_THAT(outside["error"].get<std::string>(), Catch::Contains("workspace"));
