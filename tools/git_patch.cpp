@@ -13,6 +13,28 @@ bool no_change(git_patch* patch) {
          d->old_file.mode == d->new_file.mode && !(d->flags & GIT_DIFF_FLAG_BINARY);
 }
 
+// git ends the `---`/`+++` lines of names that contain a space with a tab (so that GNU
+// patch reads the whole name); libgit2 does not. Only the file header is touched.
+std::string with_name_tabs(std::string_view text) {
+  auto header_end = text.find("\n@@");
+  auto header = text.substr(0, header_end == std::string_view::npos ? text.size() : header_end + 1);
+  std::string out;
+  size_t pos = 0;
+  while (pos < header.size()) {
+    auto end = header.find('\n', pos);
+    if (end == std::string_view::npos) end = header.size();
+    auto line = header.substr(pos, end - pos);
+    out += line;
+    if ((line.starts_with("--- ") || line.starts_with("+++ ")) &&
+        line.substr(4).find(' ') != std::string_view::npos)
+      out += '\t';
+    if (end < header.size()) out += '\n';
+    pos = end + 1;
+  }
+  out += text.substr(header.size());
+  return out;
+}
+
 Json file_json(const Repo& repo, git_patch* patch) {
   const git_diff_delta* d = git_patch_get_delta(patch);
   size_t additions = 0, deletions = 0;
@@ -59,7 +81,8 @@ Json render_diff(const Repo& repo, git_diff* diff, size_t budget) {
     }
     Buf text;
     check(git_patch_to_buf(&text.buf, patch.get()), "cannot print a patch");
-    auto view = text.view();
+    const auto printed = with_name_tabs(text.view());
+    std::string_view view = printed;
     if (patch_text.size() + view.size() > budget) {
       // Keep whole lines of this file's patch up to the budget.
       auto room = budget - patch_text.size();
