@@ -86,6 +86,7 @@ int note_conflict(git_checkout_notify_t, const char* path, const git_diff_file*,
 // Updates the work tree and index to `commit`, refusing (changing nothing) where a local
 // change would be lost.
 void safe_checkout(const Repo& repo, git_commit* commit, const std::string& name) {
+  const auto index_seconds = index_time(repo.index().get());
   Conflicts conflicts{repo, {}};
   git_checkout_options opts;
   git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
@@ -103,6 +104,7 @@ void safe_checkout(const Repo& repo, git_commit* commit, const std::string& name
                     "the user what to do with them");
   }
   check(rc, "cannot check out '" + name + "'");
+  write_index(repo.index().get(), index_seconds);
 }
 
 Json switch_to(const Repo& repo, const std::string& name, const Json& args) {
@@ -115,12 +117,14 @@ Json switch_to(const Repo& repo, const std::string& name, const Json& args) {
   if (args.contains("start_point")) {
     require_valid(name);
     target = start_commit(repo, args);
-    git_reference* existing = nullptr;
-    if (git_branch_lookup(&existing, repo.get(), name.c_str(), GIT_BRANCH_LOCAL) == 0) {
-      git_reference_free(existing);
-      throw ToolError("a branch named '" + name + "' already exists; switch to it without "
-                      "start_point");
+    auto created = create(repo, name, target.get());
+    try {
+      safe_checkout(repo, target.get(), name);
+    } catch (...) {
+      git_branch_delete(created.get());  // the failed switch leaves no branch behind
+      throw;
     }
+    branch = std::move(created);
   } else {
     git_reference* raw = nullptr;
     int rc = git_branch_lookup(&raw, repo.get(), name.c_str(), GIT_BRANCH_LOCAL);
@@ -132,13 +136,15 @@ Json switch_to(const Repo& repo, const std::string& name, const Json& args) {
     check(rc, "cannot find branch '" + name + "'");
     if (git_branch_is_head(branch.get()) == 1)
       return Json{{"branch", name}, {"note", "already on '" + name + "'"}};
+    if (git_branch_is_checked_out(branch.get()) == 1)
+      throw ToolError("branch '" + name + "' is checked out in another worktree; work on it "
+                      "there, or create a new branch here with a start_point");
     git_object* commit = nullptr;
     check(git_reference_peel(&commit, branch.get(), GIT_OBJECT_COMMIT),
           "branch '" + name + "' does not point at a commit");
     target.reset(reinterpret_cast<git_commit*>(commit));
+    safe_checkout(repo, target.get(), name);
   }
-  safe_checkout(repo, target.get(), name);
-  if (!branch) branch = create(repo, name, target.get());
   check(git_repository_set_head(repo.get(), git_reference_name(branch.get())),
         "checked out the files, but cannot point HEAD at '" + name + "'");
   return Json{{"branch", name}, {"commit", repo.short_id(*git_commit_id(target.get()))}};

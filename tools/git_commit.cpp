@@ -17,7 +17,12 @@ bool under(std::string_view path, const std::vector<std::string>& specs) {
 }
 
 // True when the index or HEAD knows `path` (as a file or as a folder of files).
-bool tracked(git_index* index, const std::string& path) {
+bool tracked(git_index* index, git_tree* head_tree, const std::string& path) {
+  git_tree_entry* entry = nullptr;
+  if (head_tree && git_tree_entry_bypath(&entry, head_tree, path.c_str()) == 0) {
+    git_tree_entry_free(entry);
+    return true;
+  }
   size_t pos = 0;
   if (git_index_find_prefix(&pos, index, path.c_str()) != 0) return false;
   std::string_view found = git_index_get_byindex(index, pos)->path;
@@ -25,13 +30,13 @@ bool tracked(git_index* index, const std::string& path) {
 }
 
 // Stages exactly `paths` (new, changed and deleted files under them) in `index`.
-void stage(const Repo& repo, git_index* index, const std::vector<std::string>& paths,
-           const Json& shown) {
+void stage(const Repo& repo, git_index* index, git_tree* head_tree,
+           const std::vector<std::string>& paths, const Json& shown) {
   Pathspec spec;
   const bool everything = std::find(paths.begin(), paths.end(), "") != paths.end();
   for (size_t i = 0; i < paths.size() && !everything; ++i) {
     struct ::stat st {};
-    if (!repo.workspace().stat(repo.root_relative(paths[i]), st) && !tracked(index, paths[i]))
+    if (!repo.workspace().stat(repo.root_relative(paths[i]), st) && !tracked(index, head_tree, paths[i]))
       throw ToolError("'" + shown[i].get<std::string>() +
                       "' matches no file: it is not in the work tree and not tracked");
     spec.add(paths[i]);
@@ -127,17 +132,18 @@ Json run(const Json& args, ToolContext& ctx) {
     head_tree.reset(tree);
   }
   auto index = repo.index();
+  const auto index_seconds = index_time(index.get());
   const bool merging = git_repository_state(repo.get()) == GIT_REPOSITORY_STATE_MERGE;
 
   git_oid tree_id;
   const bool with_paths = args.contains("paths") && !args["paths"].empty();
+  std::vector<std::string> paths;
   if (with_paths) {
-    std::vector<std::string> paths;
     for (const auto& p : args["paths"]) paths.push_back(repo.repo_path(p.get<std::string>()));
     if (merging)
       throw ToolError("a merge is in progress: commit all of it at once (stage the resolved "
                       "files, then git_commit without `paths`)");
-    stage(repo, index.get(), paths, args["paths"]);
+    stage(repo, index.get(), head_tree.get(), paths, args["paths"]);
     tree_id = only_tree(repo, index.get(), head_tree.get(), paths);
   } else {
     if (git_index_has_conflicts(index.get()))
@@ -177,7 +183,9 @@ Json run(const Json& args, ToolContext& ctx) {
                           std::string(message.view()).c_str(), tree.get(), parent_ptrs.size(),
                           parent_ptrs.data()),
         "cannot create the commit");
-  if (with_paths) check(git_index_write(index.get()), "committed, but cannot write the index");
+  if (with_paths) {
+    write_index(index.get(), index_seconds);
+  }
   if (merging) check(git_repository_state_cleanup(repo.get()), "cannot end the merge state");
 
   git_commit* created = nullptr;

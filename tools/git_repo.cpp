@@ -2,42 +2,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include <sys/stat.h>
+
+#include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <optional>
 
 #include "sandbox/workspace.hpp"
+#include "tools/utf8_text.hpp"
 
 namespace dsv4::tools::git {
 namespace fs = std::filesystem;
 
 namespace {
-
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if it is not one.
-size_t utf8_sequence(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t len;
-  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
-  if (c >= 0xC2 && c <= 0xDF) {
-    len = 2;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    len = 3;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;  // no surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    len = 4;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  return len;
-}
 
 // git's C-style quoting of a name (core.quotePath): "a\tb\377".
 std::string quote_c_style(std::string_view name) {
@@ -254,6 +232,25 @@ std::string Repo::short_id(const git_oid& id) const {
   return full_id(id).substr(0, 7);
 }
 
+std::int64_t index_time(git_index* index) {
+  struct ::stat st {};
+  const char* path = git_index_path(index);
+  return path && ::stat(path, &st) == 0 ? st.st_mtime : 0;
+}
+
+void write_index(git_index* index, std::int64_t read_time) {
+  std::vector<git_index_entry> racy;
+  for (size_t i = 0; i < git_index_entrycount(index); ++i) {
+    const git_index_entry* e = git_index_get_byindex(index, i);
+    if (GIT_INDEX_ENTRY_STAGE(e) == 0 && e->mtime.seconds >= read_time) racy.push_back(*e);
+  }
+  for (auto& e : racy) {
+    e.file_size = 0;
+    check(git_index_add(index, &e), "cannot update the index");
+  }
+  check(git_index_write(index), "cannot write the index");
+}
+
 std::string full_id(const git_oid& id) {
   char hex[GIT_OID_HEXSZ + 1];
   git_oid_tostr(hex, sizeof hex, &id);
@@ -273,24 +270,16 @@ std::string iso_time(const git_time& when) {
   return text;
 }
 
-bool is_utf8(std::string_view bytes) {
-  for (size_t i = 0; i < bytes.size();) {
-    size_t n = utf8_sequence(bytes, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
 
 std::string display_name(std::string_view name) {
-  return is_utf8(name) ? std::string(name) : quote_c_style(name);
+  return is_valid_utf8(name) ? std::string(name) : quote_c_style(name);
 }
 
 std::string utf8_text(std::string_view bytes, bool* replaced) {
   std::string out;
   out.reserve(bytes.size());
   for (size_t i = 0; i < bytes.size();) {
-    size_t n = utf8_sequence(bytes, i);
+    size_t n = utf8_sequence_length(bytes, i);
     if (n == 0) {
       out += "\xEF\xBF\xBD";
       if (replaced) *replaced = true;

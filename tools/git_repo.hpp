@@ -4,6 +4,7 @@
 // Private to tools/git_*.cpp, which is why it may include <git2.h>.
 #include <git2.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -105,6 +106,15 @@ class Repo {
   RepoPtr repo_;
   std::string prefix_;
 };
+
+// The index file's modification time in seconds (0 when there is none yet), taken when the
+// index is read, for write_index.
+std::int64_t index_time(git_index* index);
+// Writes the index so that git (which compares file times in whole seconds, where libgit2
+// uses nanoseconds) cannot take a file changed in the second the index was last written
+// for unchanged: entries that were "racily clean" then get size 0, so that git and libgit2
+// compare their contents again, as git does when it rewrites an index itself.
+void write_index(git_index* index, std::int64_t read_time);
 
 inline const char* nonnull(const char* text) { return text ? text : ""; }
 std::string full_id(const git_oid& id);

@@ -1,7 +1,6 @@
 // git_status: branch, upstream and the changed files with `git status --porcelain` codes.
 #include <nlohmann/json.hpp>
 
-#include "sandbox/workspace.hpp"
 #include "tools/builtin.hpp"
 #include "tools/git_repo.hpp"
 
@@ -111,7 +110,8 @@ Json run(const Json&, ToolContext& ctx) {
   StatusListPtr list(raw);
   auto index = repo.index();
 
-  Json files = Json::array();
+  // Like git: changes first, then untracked paths, each in path order.
+  Json files = Json::array(), untracked = Json::array();
   size_t count = git_status_list_entrycount(list.get());
   size_t listed = 0;
   for (size_t i = 0; i < count; ++i) {
@@ -132,8 +132,10 @@ Json run(const Json&, ToolContext& ctx) {
     entry["path"] = repo.shown_path(path);
     if (staged && staged->status == GIT_DELTA_RENAMED)
       entry["from"] = repo.shown_path(staged->old_file.path);
-    if (++listed <= kMaxEntries) files.push_back(std::move(entry));
+    if (++listed > kMaxEntries) continue;
+    (entry["status"] == "??" ? untracked : files).push_back(std::move(entry));
   }
+  for (auto& entry : untracked) files.push_back(std::move(entry));
   out["clean"] = listed == 0;
   out["files"] = std::move(files);
   if (listed > kMaxEntries)
