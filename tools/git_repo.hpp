@@ -122,7 +122,6 @@ std::string full_id(const git_oid& id);
 std::string iso_time(const git_time& when);
 // `bytes` as valid UTF-8 for JSON: invalid bytes become U+FFFD; `replaced` is set if any did.
 std::string utf8_text(std::string_view bytes, bool* replaced = nullptr);
-bool is_utf8(std::string_view bytes);
 // A file name as shown to the model: itself, or git-quoted ("na\377me") if not UTF-8.
 std::string display_name(std::string_view name);
 // {"name", "email", "date"} of a signature.
