@@ -86,15 +86,20 @@ std::string plain_type(std::string_view text) {
   return out;
 }
 
-// C++ `A::B::name`: the last name is the definition's, the rest joins its scope.
+// C++ `A::B::name` (and `namespace a::b`): the last name is the definition's, the rest
+// joins its scope.
 TSNode unqualify(TSNode name, std::string_view source, std::string& qualifier) {
-  if (std::string_view(ts_node_type(name)) != "qualified_identifier") return name;
   TSNode inner = name;
-  while (std::string_view(ts_node_type(inner)) == "qualified_identifier") {
-    TSNode next = ts_node_child_by_field_name(inner, "name", 4);
+  for (;;) {
+    std::string_view type = ts_node_type(inner);
+    TSNode next = type == "qualified_identifier" ? ts_node_child_by_field_name(inner, "name", 4)
+                  : type == "nested_namespace_specifier"
+                      ? ts_node_named_child(inner, ts_node_named_child_count(inner) - 1)
+                      : TSNode{};
     if (ts_node_is_null(next)) break;
     inner = next;
   }
+  if (ts_node_eq(inner, name)) return name;
   qualifier = plain_type(source.substr(ts_node_start_byte(name),
                                        ts_node_start_byte(inner) - ts_node_start_byte(name)));
   while (qualifier.ends_with(':')) qualifier.pop_back();
@@ -109,15 +114,32 @@ std::string signature_of(std::string_view source, uint32_t at) {
   return clean_text(line.substr(first, last - first + 1), kMaxSignatureBytes);
 }
 
+// The innermost ERROR and MISSING nodes point nearest to the mistake; an outer ERROR
+// node may start many lines before it.
 void collect_error_lines(TSNode node, std::vector<uint32_t>& lines) {
   if (lines.size() >= kMaxErrorLines || !ts_node_has_error(node)) return;
-  if (std::string_view(ts_node_type(node)) == "ERROR" || ts_node_is_missing(node)) {
-    uint32_t line = ts_node_start_point(node).row + 1;
-    if (lines.empty() || lines.back() != line) lines.push_back(line);
-    return;
+  bool inner = false;
+  for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+    TSNode child = ts_node_child(node, i);
+    if (!ts_node_has_error(child)) continue;
+    inner = true;
+    collect_error_lines(child, lines);
   }
-  for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i)
-    collect_error_lines(ts_node_child(node, i), lines);
+  bool is_error = std::string_view(ts_node_type(node)) == "ERROR" || ts_node_is_missing(node);
+  if (is_error && !inner && lines.size() < kMaxErrorLines) {
+    // An ERROR node also wraps the good code around the stray tokens: point at the
+    // first stray token (a bare leaf) when there is one.
+    TSNode at = node;
+    for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+      TSNode child = ts_node_child(node, i);
+      if (ts_node_child_count(child) == 0) {
+        at = child;
+        break;
+      }
+    }
+    uint32_t line = ts_node_start_point(at).row + 1;
+    if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
+  }
 }
 
 }  // namespace
