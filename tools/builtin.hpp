@@ -4,4 +4,6 @@
 
 namespace dsv4::tools::builtin {
 extern const Tool outline;
+extern const Tool find_symbol;
+extern const Tool find_references;
 }  // namespace dsv4::tools::builtin

@@ -16,6 +16,8 @@ namespace {
 const Tool* const kTools[] = {
     nullptr,  // keeps the list non-empty until the first tool lands
     &builtin::outline,
+    &builtin::find_symbol,
+    &builtin::find_references,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.

@@ -19,6 +19,14 @@ bool is_type_like(std::string_view kind) {
          kind == "trait" || kind == "impl" || kind == "enum";
 }
 
+// A declaration inside a C/C++ block is a local even when no function definition
+// encloses it: function-like macros such as TEST_CASE("...") { ... } hide the function.
+bool in_c_block(TSNode node) {
+  for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up))
+    if (std::string_view(ts_node_type(up)) == "compound_statement") return true;
+  return false;
+}
+
 bool is_callable(std::string_view kind) {
   return kind == "function" || kind == "method" || kind == "constructor";
 }
@@ -106,14 +114,6 @@ TSNode unqualify(TSNode name, std::string_view source, std::string& qualifier) {
   return inner;
 }
 
-std::string signature_of(std::string_view source, uint32_t at) {
-  auto line = line_at(source, at);
-  auto first = line.find_first_not_of(" \t\r");
-  auto last = line.find_last_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  return clean_text(line.substr(first, last - first + 1), kMaxSignatureBytes);
-}
-
 // The innermost ERROR and MISSING nodes point nearest to the mistake; an outer ERROR
 // node may start many lines before it.
 void collect_error_lines(TSNode node, std::vector<uint32_t>& lines) {
@@ -179,6 +179,14 @@ std::string clean_text(std::string_view text, size_t max_bytes) {
   return out;
 }
 
+std::string line_summary(std::string_view source, uint32_t offset, size_t max_bytes) {
+  auto line = line_at(source, offset);
+  auto first = line.find_first_not_of(" \t\r");
+  auto last = line.find_last_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  return clean_text(line.substr(first, last - first + 1), max_bytes);
+}
+
 Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view source) {
   struct Found {
     Definition def;
@@ -205,6 +213,7 @@ Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view 
       // A function declarator outside a function definition is a prototype.
       if (is_function != (match.kind == "function")) continue;
     }
+    if (match.kind == "variable" && in_c_block(match.definition)) continue;
     std::string qualifier;
     name = unqualify(name, source, qualifier);
     if (match.has_scope) qualifier = plain_type(node_text(match.scope, source));
@@ -228,7 +237,7 @@ Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view 
     TSPoint end = ts_node_end_point(match.definition);
     // A node ending at column 0 ends with the previous line's newline.
     d.end_line = end.column == 0 && end.row > at.row ? end.row : end.row + 1;
-    d.signature = signature_of(source, name_begin);
+    d.signature = line_summary(source, name_begin, kMaxSignatureBytes);
     d.name_begin = name_begin;
     d.name_end = ts_node_end_byte(name);
     if (fresh) found.push_back(std::move(f));

@@ -39,4 +39,7 @@ Outline outline(const Language& lang, std::string_view source);
 // ellipsis when cut, so that JSON results never carry broken strings.
 std::string clean_text(std::string_view text, size_t max_bytes);
 
+// The line of `source` that holds byte `offset`, trimmed and cleaned as above.
+std::string line_summary(std::string_view source, uint32_t offset, size_t max_bytes = 200);
+
 }  // namespace dsv4::tools::code

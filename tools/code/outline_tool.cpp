@@ -62,11 +62,7 @@ Json run_outline(const Json& args, ToolContext& ctx) {
                     std::to_string(found.definitions.size()) +
                     " definitions are listed; use find_symbol or read_file for the rest");
   }
-  if (!notes.empty()) {
-    std::string note;
-    for (const auto& n : notes) note += (note.empty() ? "" : "; ") + n;
-    result["note"] = note;
-  }
+  if (!notes.empty()) result["note"] = join_notes(notes);
   return result;
 }
 

@@ -35,6 +35,24 @@ Skip read_source(const sandbox::Workspace& workspace, std::string_view path, std
 // .gitignore ignores, sorted by path.
 std::vector<SourceFile> source_files(const sandbox::Workspace& workspace, std::string_view path);
 
+// What a search over many files skipped, for the note that says so.
+struct ScanReport {
+  size_t files = 0;  // read and searched
+  size_t too_large = 0, binary = 0, unreadable = 0;
+  bool stopped = false;  // cancelled before the end
+  // "" when nothing was skipped, else a sentence naming what was and why.
+  std::string note() const;
+};
+
+// Notes for a tool result joined into one sentence ("" when there are none).
+std::string join_notes(const std::vector<std::string>& notes);
+
+// Reads every file of `files` (in parallel) and calls `each(i, text)` for those that are
+// text and not too large; `each` runs concurrently for different i.
+ScanReport for_each_source(const sandbox::Workspace& workspace,
+                           const std::vector<SourceFile>& files, std::stop_token stop,
+                           const std::function<void(size_t, std::string_view)>& each);
+
 // Runs `work(i)` for i in [0, count) on a few threads; stops early when `stop` is
 // requested. `work` must be safe to run concurrently for different i; the first
 // exception it throws stops the rest and is rethrown.
