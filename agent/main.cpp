@@ -5,7 +5,12 @@
 #include <string_view>
 #include <vector>
 
+#include "agent/bench.hpp"
+#include "engine/encoding_cli.hpp"
+#include "engine/tokenizer_cli.hpp"
+#include "sandbox/cli.hpp"
 #include "tools/cli.hpp"
+#include "tools/mcp/server.hpp"
 
 namespace {
 
@@ -18,7 +23,14 @@ constexpr const char* kHelp =
     "\n"
     "commands:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
+    "  tokenize --tokenizer DIR (--text T | --file F)   token ids as a JSON array\n"
+    "  detokenize --tokenizer DIR --ids JSON            the text of token ids\n"
+    "  mcp [--root DIR] [--read-only]       MCP server on stdio exposing the tools\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
+    "  encode --messages FILE [...]         render a conversation into the V4 prompt\n"
+    "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
+    "  bench tokenize                       tokenizer speed against the npm reference\n"
+    "  sandbox check                        what command isolation this machine supports\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -30,6 +42,13 @@ struct Command {
 
 const Command kCommands[] = {
     {"tool", dsv4::tools::tool_command},
+    {"tokenize", dsv4::engine::tokenize_command},
+    {"detokenize", dsv4::engine::detokenize_command},
+    {"encode", dsv4::engine::encode_command},
+    {"parse", dsv4::engine::parse_command},
+    {"bench", dsv4::agent::bench_command},
+    {"sandbox", dsv4::sandbox::sandbox_command},
+    {"mcp", dsv4::tools::mcp::mcp_command},
 };
 
 }  // namespace

@@ -12,11 +12,12 @@ namespace dsv4::tools {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: dsv4 tool NAME --args JSON [--root DIR]\n"
+    "usage: dsv4 tool NAME --args JSON [--root DIR] [SANDBOX FLAGS]\n"
     "       dsv4 tool NAME --help      describe one tool and its arguments\n"
     "       dsv4 tool --list           list the tools\n"
     "Runs one tool in the workspace DIR (default: the current folder) and prints its\n"
-    "JSON result. Exit code 0 when the result is ok, 1 when the tool failed.\n";
+    "JSON result. Exit code 0 when the result is ok, 1 when the tool failed.\n"
+    "Sandbox flags:\n";
 
 int usage_error(const std::string& message) {
   std::cerr << "dsv4 tool: " << message << "\n(see 'dsv4 tool --help')\n";
@@ -37,7 +38,13 @@ void print_list() {
 int tool_command(const std::vector<std::string>& args) {
   std::string name, root = ".", args_text = "{}";
   bool help = false;
+  sandbox::Policy policy;
   for (size_t i = 0; i < args.size(); ++i) {
+    try {
+      if (sandbox::parse_sandbox_flag(args, i, policy)) continue;
+    } catch (const std::invalid_argument& e) {
+      return usage_error(e.what());
+    }
     const auto& a = args[i];
     auto value = [&]() -> const std::string* { return i + 1 < args.size() ? &args[++i] : nullptr; };
     if (a == "--help" || a == "-h") {
@@ -59,7 +66,7 @@ int tool_command(const std::vector<std::string>& args) {
   }
   if (name.empty()) {
     if (help) {
-      std::cout << kUsage;
+      std::cout << kUsage << sandbox::kSandboxFlagsHelp;
       return 0;
     }
     return usage_error("no tool named; 'dsv4 tool --list' lists them");
@@ -74,7 +81,9 @@ int tool_command(const std::vector<std::string>& args) {
   Json parsed = Json::parse(args_text, nullptr, false);
   if (parsed.is_discarded()) return usage_error("--args is not valid JSON: " + args_text);
   try {
-    sandbox::Workspace workspace{std::filesystem::path(root)};
+    sandbox::Workspace workspace{std::filesystem::path(root), policy};
+    if (auto warning = sandbox::policy_warning(policy); !warning.empty())
+      std::cerr << warning << "\n";
     ToolContext ctx{workspace};
     Json result = call_tool(*tool, parsed, ctx);
     std::cout << result.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";

@@ -15,6 +15,22 @@ namespace {
 // One line per tool; the order is the order the model sees them in.
 const Tool* const kTools[] = {
     nullptr,  // keeps the list non-empty until the first tool lands
+    &builtin::read_file,
+    &builtin::write_file,
+    &builtin::edit_file,
+    &builtin::apply_patch,
+    &builtin::list_files,
+    &builtin::search_text,
+    &builtin::git_status,
+    &builtin::git_diff,
+    &builtin::git_log,
+    &builtin::git_show,
+    &builtin::git_blame,
+    &builtin::git_commit,
+    &builtin::git_branch,
+    &builtin::shell,
+    &builtin::shell_status,
+    &builtin::shell_kill,
     &builtin::outline,
     &builtin::find_symbol,
     &builtin::find_references,

@@ -44,6 +44,9 @@ struct Tool {
   std::string_view schema;
   ToolTraits traits;
   Json (*run)(const Json& args, ToolContext& ctx);
+  // JSON Schema of the result, for tools whose result has a fixed shape (MCP's
+  // outputSchema); empty when it varies.
+  std::string_view output_schema = {};
 };
 
 }  // namespace dsv4::tools
