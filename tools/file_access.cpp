@@ -39,7 +39,7 @@ sandbox::Fd open_regular_file(const sandbox::Workspace& ws, std::string_view pat
   try {
     fd = ws.open_read(path);
   } catch (const sandbox::AccessDenied& e) {
-    throw sandbox::AccessDenied(escape_invalid_utf8(e.what()));  // results must be UTF-8
+    throw ToolError("sandbox: " + escape_invalid_utf8(e.what()));  // results must be UTF-8
   } catch (const std::system_error& e) {
     int err = e.code().value();
     if (err == ENOENT)
