@@ -10,7 +10,6 @@
 namespace dsv4::tools::code {
 namespace {
 
-constexpr size_t kMaxSignatureBytes = 200;
 constexpr size_t kMaxErrorLines = 5;
 
 // Kinds whose nested functions are methods and whose variables are fields.
@@ -148,43 +147,12 @@ std::string Definition::qualified_name(std::string_view separator) const {
   return scope.empty() ? name : scope + std::string(separator) + name;
 }
 
-std::string clean_text(std::string_view text, size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(text.size(), max_bytes) + 3);
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool valid = len > 0 && i + len <= text.size();
-    for (size_t k = 1; valid && k < len; ++k)
-      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    // Overlong forms and surrogates would still be rejected by JSON writers.
-    if (valid && len == 2) valid = c >= 0xC2;
-    if (valid && len == 3) {
-      auto c1 = static_cast<unsigned char>(text[i + 1]);
-      valid = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
-    }
-    if (valid && len == 4) {
-      auto c1 = static_cast<unsigned char>(text[i + 1]);
-      valid = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-    }
-    std::string_view piece = valid ? text.substr(i, len) : "\xEF\xBF\xBD";
-    if (out.size() + piece.size() > max_bytes) {
-      out += "\xE2\x80\xA6";  // …
-      break;
-    }
-    out += piece;
-    i += valid ? len : 1;
-  }
-  return out;
-}
-
-std::string line_summary(std::string_view source, uint32_t offset, size_t max_bytes) {
+std::string_view trimmed_line(std::string_view source, uint32_t offset) {
   auto line = line_at(source, offset);
   auto first = line.find_first_not_of(" \t\r");
   auto last = line.find_last_not_of(" \t\r");
   if (first == std::string_view::npos) return {};
-  return clean_text(line.substr(first, last - first + 1), max_bytes);
+  return line.substr(first, last - first + 1);
 }
 
 Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view source) {
@@ -230,14 +198,14 @@ Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view 
     f.qualifier = std::move(qualifier);
     Definition& d = f.def;
     d.kind = match.kind;
-    d.name = clean_text(name_text, kMaxSignatureBytes);
+    d.name = name_text.substr(0, kMaxSignatureBytes);
     TSPoint at = ts_node_start_point(name);
     d.line = at.row + 1;
     d.column = at.column + 1;
     TSPoint end = ts_node_end_point(match.definition);
     // A node ending at column 0 ends with the previous line's newline.
     d.end_line = end.column == 0 && end.row > at.row ? end.row : end.row + 1;
-    d.signature = line_summary(source, name_begin, kMaxSignatureBytes);
+    d.signature = trimmed_line(source, name_begin).substr(0, kMaxSignatureBytes);
     d.name_begin = name_begin;
     d.name_end = ts_node_end_byte(name);
     if (fresh) found.push_back(std::move(f));

@@ -30,25 +30,27 @@ Json run_find_references(const Json& args, ToolContext& ctx) {
   std::vector<std::vector<Use>> per_file(files.size());
   auto report = for_each_source(ctx.workspace, files, ctx.stop, [&](size_t i, std::string_view text) {
     for (const Reference& r : code::find_references(*files[i].language, text, name))
-      per_file[i].push_back({r, line_summary(text, r.offset)});
+      per_file[i].push_back({r, json_text(trimmed_line(text, r.offset))});
   });
 
   Json uses = Json::array();
   size_t total = 0, in_files = 0;
+  ListBudget budget(limit);
   for (size_t i = 0; i < files.size(); ++i) {
     if (!per_file[i].empty()) ++in_files;
     for (const Use& u : per_file[i]) {
-      if (++total > limit) continue;
-      uses.push_back({{"path", clean_text(files[i].path, 4096)}, {"line", u.at.line},
-                      {"col", u.at.column}, {"text", u.text}});
+      ++total;
+      Json entry = {{"path", json_text(files[i].path, 4096)}, {"line", u.at.line},
+                    {"col", u.at.column}, {"text", u.text}};
+      if (budget.take(entry.dump().size())) uses.push_back(std::move(entry));
     }
   }
   Json result = {{"references", std::move(uses)}, {"total", total}, {"files", in_files},
                  {"files_searched", report.files}};
   std::vector<std::string> notes;
-  if (total > limit) {
+  if (budget.shown() < total) {
     result["truncated"] = true;
-    notes.push_back("showing " + std::to_string(limit) + " of " + std::to_string(total) +
+    notes.push_back("showing " + std::to_string(budget.shown()) + " of " + std::to_string(total) +
                     " references; narrow with path, or raise limit");
   }
   if (total == 0)

@@ -58,21 +58,22 @@ Json run_find_symbol(const Json& args, ToolContext& ctx) {
 
   Json found = Json::array();
   size_t total = 0;
+  ListBudget budget(static_cast<size_t>(limit));
   for (size_t i = 0; i < files.size(); ++i) {
     for (const Definition& d : per_file[i]) {
-      if (++total > static_cast<size_t>(limit)) continue;
-      Json entry = {{"path", clean_text(files[i].path, 4096)}, {"line", d.line},
-                    {"end_line", d.end_line}, {"kind", d.kind}, {"name", d.name}};
-      if (!d.scope.empty()) entry["scope"] = clean_text(d.scope, 400);
-      entry["signature"] = d.signature;
-      found.push_back(std::move(entry));
+      ++total;
+      Json entry = {{"path", json_text(files[i].path, 4096)}, {"line", d.line},
+                    {"end_line", d.end_line}, {"kind", d.kind}, {"name", json_text(d.name)}};
+      if (!d.scope.empty()) entry["scope"] = json_text(d.scope, 400);
+      entry["signature"] = json_text(d.signature);
+      if (budget.take(entry.dump().size())) found.push_back(std::move(entry));
     }
   }
   Json result = {{"definitions", std::move(found)}, {"total", total}, {"files_searched", report.files}};
   std::vector<std::string> notes;
-  if (total > static_cast<size_t>(limit)) {
+  if (budget.shown() < total) {
     result["truncated"] = true;
-    notes.push_back("showing " + std::to_string(limit) + " of " + std::to_string(total) +
+    notes.push_back("showing " + std::to_string(budget.shown()) + " of " + std::to_string(total) +
                     " definitions; narrow with kind, path or a qualified name (Class.method)");
   }
   if (total == 0)

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "sandbox/workspace.hpp"
+#include "tools/registry.hpp"
+#include "tools/utf8.hpp"
 #include "tools/walk.hpp"
 
 namespace dsv4::tools::code {
@@ -94,6 +96,22 @@ std::string ScanReport::note() const {
   add(unreadable, "unreadable files");
   if (stopped) out += std::string(out.empty() ? "" : "; ") + "cancelled before the end";
   return out;
+}
+
+std::string json_text(std::string_view bytes, size_t max_bytes) {
+  if (bytes.size() <= max_bytes) return valid_utf8(bytes);
+  return valid_utf8(bytes.substr(0, utf8_floor(bytes, max_bytes))) + "\xE2\x80\xA6";  // …
+}
+
+bool ListBudget::take(size_t bytes) {
+  // A quarter of the cap is left for the rest of the result and its notes.
+  if (shown_ == max_items_ || used_ + bytes > kMaxResultBytes * 3 / 4) {
+    max_items_ = shown_;  // keep the list a prefix: nothing after the first refusal
+    return false;
+  }
+  used_ += bytes;
+  ++shown_;
+  return true;
 }
 
 std::string join_notes(const std::vector<std::string>& notes) {

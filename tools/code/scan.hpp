@@ -44,6 +44,23 @@ struct ScanReport {
   std::string note() const;
 };
 
+// File bytes as a JSON string: invalid UTF-8 becomes U+FFFD, and text over `max_bytes`
+// is cut at a character with an ellipsis.
+std::string json_text(std::string_view bytes, size_t max_bytes = 200);
+
+// Keeps a tool's list of results within the registry's size cap, so that the tool itself
+// says what it left out instead of the registry cutting blindly.
+class ListBudget {
+ public:
+  explicit ListBudget(size_t max_items) : max_items_(max_items) {}
+  // Whether an entry of `bytes` (serialized) still fits; counts it when it does.
+  bool take(size_t bytes);
+  size_t shown() const { return shown_; }
+
+ private:
+  size_t max_items_, shown_ = 0, used_ = 0;
+};
+
 // Notes for a tool result joined into one sentence ("" when there are none).
 std::string join_notes(const std::vector<std::string>& notes);
 

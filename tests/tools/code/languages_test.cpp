@@ -7,6 +7,7 @@
 
 #include "tools/code/definitions.hpp"
 #include "tools/code/languages.hpp"
+#include "tools/code/scan.hpp"
 
 using namespace dsv4::tools::code;
 
@@ -49,14 +50,9 @@ TEST_CASE("a file's language comes from its extension") {
     for (auto ext : lang.extensions) CHECK_THAT(supported, Catch::Contains(std::string(ext)));
 }
 
-TEST_CASE("clean_text keeps valid UTF-8, replaces the rest and cuts at a character") {
-  CHECK(clean_text("plain", 100) == "plain");
-  CHECK(clean_text("caf\xC3\xA9", 100) == "caf\xC3\xA9");
-  CHECK(clean_text("caf\xE9!", 100) == "caf\xEF\xBF\xBD!");
-  CHECK(clean_text("\xC0\xAF", 100) == "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
-  CHECK(clean_text("\xED\xA0\x80", 100) == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  CHECK(clean_text("\xF0\x9F\x98\x80", 100) == "\xF0\x9F\x98\x80");
-  CHECK(clean_text("\xF0\x9F\x98", 100) == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // cut short
-  // Cut before a 2-byte character that would not fit, with an ellipsis.
-  CHECK(clean_text("ab\xC3\xA9", 3) == "ab\xE2\x80\xA6");
+TEST_CASE("json_text makes file bytes valid UTF-8 and cuts them at a character") {
+  CHECK(json_text("plain") == "plain");
+  CHECK(json_text("caf\xE9!") == "caf\xEF\xBF\xBD!");
+  CHECK(json_text("ab\xC3\xA9", 3) == "ab\xE2\x80\xA6");  // é does not fit: cut before it
+  CHECK(json_text(std::string(500, 'x')).size() == 200 + 3);
 }
