@@ -20,4 +20,6 @@ extern const Tool shell;
 extern const Tool shell_status;
 extern const Tool shell_kill;
 extern const Tool outline;
+extern const Tool find_symbol;
+extern const Tool find_references;
 }  // namespace dsv4::tools::builtin

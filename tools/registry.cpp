@@ -32,6 +32,8 @@ const Tool* const kTools[] = {
     &builtin::shell_status,
     &builtin::shell_kill,
     &builtin::outline,
+    &builtin::find_symbol,
+    &builtin::find_references,
 };
 
 // The biggest string or array in `v` by serialized size, to be halved next.

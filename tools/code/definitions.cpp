@@ -10,13 +10,20 @@
 namespace dsv4::tools::code {
 namespace {
 
-constexpr size_t kMaxSignatureBytes = 200;
 constexpr size_t kMaxErrorLines = 5;
 
 // Kinds whose nested functions are methods and whose variables are fields.
 bool is_type_like(std::string_view kind) {
   return kind == "class" || kind == "struct" || kind == "union" || kind == "interface" ||
          kind == "trait" || kind == "impl" || kind == "enum";
+}
+
+// A declaration inside a C/C++ block is a local even when no function definition
+// encloses it: function-like macros such as TEST_CASE("...") { ... } hide the function.
+bool in_c_block(TSNode node) {
+  for (TSNode up = ts_node_parent(node); !ts_node_is_null(up); up = ts_node_parent(up))
+    if (std::string_view(ts_node_type(up)) == "compound_statement") return true;
+  return false;
 }
 
 bool is_callable(std::string_view kind) {
@@ -86,38 +93,52 @@ std::string plain_type(std::string_view text) {
   return out;
 }
 
-// C++ `A::B::name`: the last name is the definition's, the rest joins its scope.
+// C++ `A::B::name` (and `namespace a::b`): the last name is the definition's, the rest
+// joins its scope.
 TSNode unqualify(TSNode name, std::string_view source, std::string& qualifier) {
-  if (std::string_view(ts_node_type(name)) != "qualified_identifier") return name;
   TSNode inner = name;
-  while (std::string_view(ts_node_type(inner)) == "qualified_identifier") {
-    TSNode next = ts_node_child_by_field_name(inner, "name", 4);
+  for (;;) {
+    std::string_view type = ts_node_type(inner);
+    TSNode next = type == "qualified_identifier" ? ts_node_child_by_field_name(inner, "name", 4)
+                  : type == "nested_namespace_specifier"
+                      ? ts_node_named_child(inner, ts_node_named_child_count(inner) - 1)
+                      : TSNode{};
     if (ts_node_is_null(next)) break;
     inner = next;
   }
+  if (ts_node_eq(inner, name)) return name;
   qualifier = plain_type(source.substr(ts_node_start_byte(name),
                                        ts_node_start_byte(inner) - ts_node_start_byte(name)));
   while (qualifier.ends_with(':')) qualifier.pop_back();
   return inner;
 }
 
-std::string signature_of(std::string_view source, uint32_t at) {
-  auto line = line_at(source, at);
-  auto first = line.find_first_not_of(" \t\r");
-  auto last = line.find_last_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  return clean_text(line.substr(first, last - first + 1), kMaxSignatureBytes);
-}
-
+// The innermost ERROR and MISSING nodes point nearest to the mistake; an outer ERROR
+// node may start many lines before it.
 void collect_error_lines(TSNode node, std::vector<uint32_t>& lines) {
   if (lines.size() >= kMaxErrorLines || !ts_node_has_error(node)) return;
-  if (std::string_view(ts_node_type(node)) == "ERROR" || ts_node_is_missing(node)) {
-    uint32_t line = ts_node_start_point(node).row + 1;
-    if (lines.empty() || lines.back() != line) lines.push_back(line);
-    return;
+  bool inner = false;
+  for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+    TSNode child = ts_node_child(node, i);
+    if (!ts_node_has_error(child)) continue;
+    inner = true;
+    collect_error_lines(child, lines);
   }
-  for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i)
-    collect_error_lines(ts_node_child(node, i), lines);
+  bool is_error = std::string_view(ts_node_type(node)) == "ERROR" || ts_node_is_missing(node);
+  if (is_error && !inner && lines.size() < kMaxErrorLines) {
+    // An ERROR node also wraps the good code around the stray tokens: point at the
+    // first stray token (a bare leaf) when there is one.
+    TSNode at = node;
+    for (uint32_t i = 0, n = ts_node_child_count(node); i < n; ++i) {
+      TSNode child = ts_node_child(node, i);
+      if (ts_node_child_count(child) == 0) {
+        at = child;
+        break;
+      }
+    }
+    uint32_t line = ts_node_start_point(at).row + 1;
+    if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
+  }
 }
 
 }  // namespace
@@ -126,35 +147,12 @@ std::string Definition::qualified_name(std::string_view separator) const {
   return scope.empty() ? name : scope + std::string(separator) + name;
 }
 
-std::string clean_text(std::string_view text, size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(text.size(), max_bytes) + 3);
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
-    bool valid = len > 0 && i + len <= text.size();
-    for (size_t k = 1; valid && k < len; ++k)
-      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    // Overlong forms and surrogates would still be rejected by JSON writers.
-    if (valid && len == 2) valid = c >= 0xC2;
-    if (valid && len == 3) {
-      auto c1 = static_cast<unsigned char>(text[i + 1]);
-      valid = !(c == 0xE0 && c1 < 0xA0) && !(c == 0xED && c1 >= 0xA0);
-    }
-    if (valid && len == 4) {
-      auto c1 = static_cast<unsigned char>(text[i + 1]);
-      valid = c <= 0xF4 && !(c == 0xF0 && c1 < 0x90) && !(c == 0xF4 && c1 >= 0x90);
-    }
-    std::string_view piece = valid ? text.substr(i, len) : "\xEF\xBF\xBD";
-    if (out.size() + piece.size() > max_bytes) {
-      out += "\xE2\x80\xA6";  // …
-      break;
-    }
-    out += piece;
-    i += valid ? len : 1;
-  }
-  return out;
+std::string_view trimmed_line(std::string_view source, uint32_t offset) {
+  auto line = line_at(source, offset);
+  auto first = line.find_first_not_of(" \t\r");
+  auto last = line.find_last_not_of(" \t\r");
+  if (first == std::string_view::npos) return {};
+  return line.substr(first, last - first + 1);
 }
 
 Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view source) {
@@ -183,6 +181,7 @@ Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view 
       // A function declarator outside a function definition is a prototype.
       if (is_function != (match.kind == "function")) continue;
     }
+    if (match.kind == "variable" && in_c_block(match.definition)) continue;
     std::string qualifier;
     name = unqualify(name, source, qualifier);
     if (match.has_scope) qualifier = plain_type(node_text(match.scope, source));
@@ -199,14 +198,14 @@ Outline outline_tree(const Language& lang, const TSTree& tree, std::string_view 
     f.qualifier = std::move(qualifier);
     Definition& d = f.def;
     d.kind = match.kind;
-    d.name = clean_text(name_text, kMaxSignatureBytes);
+    d.name = name_text.substr(0, kMaxSignatureBytes);
     TSPoint at = ts_node_start_point(name);
     d.line = at.row + 1;
     d.column = at.column + 1;
     TSPoint end = ts_node_end_point(match.definition);
     // A node ending at column 0 ends with the previous line's newline.
     d.end_line = end.column == 0 && end.row > at.row ? end.row : end.row + 1;
-    d.signature = signature_of(source, name_begin);
+    d.signature = trimmed_line(source, name_begin).substr(0, kMaxSignatureBytes);
     d.name_begin = name_begin;
     d.name_end = ts_node_end_byte(name);
     if (fresh) found.push_back(std::move(f));

@@ -21,7 +21,9 @@ struct Definition {
   uint32_t line = 0;  // 1-based line of the name (where ctags puts it)
   uint32_t column = 0;  // 1-based byte column of the name
   uint32_t end_line = 0;  // last line of the whole definition
-  std::string signature;  // the name's line, trimmed and bounded
+  // The name's line, trimmed, at most kMaxSignatureBytes. Like name and scope it holds
+  // the file's bytes, which need not be UTF-8.
+  std::string signature;
   uint32_t name_begin = 0, name_end = 0;  // byte range of the name in the file
 
   std::string qualified_name(std::string_view separator) const;
@@ -35,8 +37,9 @@ struct Outline {
 // Never fails on bad syntax: tree-sitter recovers and the rest of the file is outlined.
 Outline outline(const Language& lang, std::string_view source);
 
-// `text` as valid UTF-8 (invalid bytes become U+FFFD), at most `max_bytes` long plus an
-// ellipsis when cut, so that JSON results never carry broken strings.
-std::string clean_text(std::string_view text, size_t max_bytes);
+inline constexpr size_t kMaxSignatureBytes = 400;
+
+// The line of `source` that holds byte `offset`, without surrounding blanks.
+std::string_view trimmed_line(std::string_view source, uint32_t offset);
 
 }  // namespace dsv4::tools::code

@@ -40,15 +40,17 @@ Json run_outline(const Json& args, ToolContext& ctx) {
   }
   Outline found = code::outline(*lang, text);
   Json definitions = Json::array();
+  ListBudget budget(kMaxDefinitions);
   for (const Definition& d : found.definitions) {
-    if (definitions.size() == kMaxDefinitions) break;
-    Json entry = {{"kind", d.kind}, {"name", d.name}, {"line", d.line}, {"end_line", d.end_line}};
-    if (!d.scope.empty()) entry["scope"] = clean_text(d.scope, 400);
+    Json entry = {{"kind", d.kind}, {"name", json_text(d.name)}, {"line", d.line},
+                  {"end_line", d.end_line}};
+    if (!d.scope.empty()) entry["scope"] = json_text(d.scope, 400);
     if (d.depth) entry["depth"] = d.depth;
-    entry["signature"] = d.signature;
+    entry["signature"] = json_text(d.signature);
+    if (!budget.take(entry.dump().size())) break;
     definitions.push_back(std::move(entry));
   }
-  Json result = {{"path", rel}, {"language", lang->name}, {"definitions", std::move(definitions)}};
+  Json result = {{"path", json_text(rel, 4096)}, {"language", lang->name}, {"definitions", std::move(definitions)}};
   std::vector<std::string> notes;
   if (!found.error_lines.empty()) {
     std::string lines;
@@ -56,17 +58,13 @@ Json run_outline(const Json& args, ToolContext& ctx) {
     notes.push_back("the file has syntax errors (near line " + lines +
                     "); definitions around them may be missing or cut short");
   }
-  if (found.definitions.size() > kMaxDefinitions) {
+  if (budget.shown() < found.definitions.size()) {
     result["truncated"] = true;
-    notes.push_back("only the first " + std::to_string(kMaxDefinitions) + " of " +
+    notes.push_back("only the first " + std::to_string(budget.shown()) + " of " +
                     std::to_string(found.definitions.size()) +
                     " definitions are listed; use find_symbol or read_file for the rest");
   }
-  if (!notes.empty()) {
-    std::string note;
-    for (const auto& n : notes) note += (note.empty() ? "" : "; ") + n;
-    result["note"] = note;
-  }
+  if (!notes.empty()) result["note"] = join_notes(notes);
   return result;
 }
 

@@ -35,6 +35,41 @@ Skip read_source(const sandbox::Workspace& workspace, std::string_view path, std
 // .gitignore ignores, sorted by path.
 std::vector<SourceFile> source_files(const sandbox::Workspace& workspace, std::string_view path);
 
+// What a search over many files skipped, for the note that says so.
+struct ScanReport {
+  size_t files = 0;  // read and searched
+  size_t too_large = 0, binary = 0, unreadable = 0;
+  bool stopped = false;  // cancelled before the end
+  // "" when nothing was skipped, else a sentence naming what was and why.
+  std::string note() const;
+};
+
+// File bytes as a JSON string: invalid UTF-8 becomes U+FFFD, and text over `max_bytes`
+// is cut at a character with an ellipsis.
+std::string json_text(std::string_view bytes, size_t max_bytes = 200);
+
+// Keeps a tool's list of results within the registry's size cap, so that the tool itself
+// says what it left out instead of the registry cutting blindly.
+class ListBudget {
+ public:
+  explicit ListBudget(size_t max_items) : max_items_(max_items) {}
+  // Whether an entry of `bytes` (serialized) still fits; counts it when it does.
+  bool take(size_t bytes);
+  size_t shown() const { return shown_; }
+
+ private:
+  size_t max_items_, shown_ = 0, used_ = 0;
+};
+
+// Notes for a tool result joined into one sentence ("" when there are none).
+std::string join_notes(const std::vector<std::string>& notes);
+
+// Reads every file of `files` (in parallel) and calls `each(i, text)` for those that are
+// text and not too large; `each` runs concurrently for different i.
+ScanReport for_each_source(const sandbox::Workspace& workspace,
+                           const std::vector<SourceFile>& files, std::stop_token stop,
+                           const std::function<void(size_t, std::string_view)>& each);
+
 // Runs `work(i)` for i in [0, count) on a few threads; stops early when `stop` is
 // requested. `work` must be safe to run concurrently for different i; the first
 // exception it throws stops the rest and is rethrown.
