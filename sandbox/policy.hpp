@@ -41,7 +41,7 @@ struct Policy {
   std::vector<std::string> writable;
   // Root-relative paths that stay read-only in every mode but full-access, even where
   // they are missing (they are then created empty so that they can be protected).
-  std::vector<std::string> protected_paths = {".git/hooks", ".git/config", ".dsv4"};
+  std::vector<std::string> protected_paths = {".git/hooks/", ".git/config", ".dsv4/"};
   // Paths outside the workspace that commands cannot see at all.
   std::vector<std::string> hidden = {"~/.ssh", "~/.gnupg", "~/.aws", "~/.netrc",
                                      "~/.config/dsv4", "~/.docker"};

@@ -71,6 +71,8 @@ int tool_command(const std::vector<std::string>& args) {
     }
     return usage_error("no tool named; 'dsv4 tool --list' lists them");
   }
+  if (auto warning = sandbox::policy_warning(policy); !warning.empty() && !help)
+    std::cerr << warning << "\n";
   const Tool* tool = find_tool(name);
   if (!tool) return usage_error("no tool named '" + name + "'; 'dsv4 tool --list' lists them");
   if (help) {
@@ -82,8 +84,6 @@ int tool_command(const std::vector<std::string>& args) {
   if (parsed.is_discarded()) return usage_error("--args is not valid JSON: " + args_text);
   try {
     sandbox::Workspace workspace{std::filesystem::path(root), policy};
-    if (auto warning = sandbox::policy_warning(policy); !warning.empty())
-      std::cerr << warning << "\n";
     ToolContext ctx{workspace};
     Json result = call_tool(*tool, parsed, ctx);
     std::cout << result.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
