@@ -333,6 +333,10 @@ int exit_code(int status) {
   if (::sethostname("dsv4-sandbox", 12) != 0) die("cannot set the host name");
   if (!policy.network) loopback_up();
   if (::chdir(cwd.c_str()) != 0) die("the working folder '" + cwd + "' is not visible in the sandbox");
+  // The command runs as our uid: without this it could open /proc/1/fd/* and /proc/1/root
+  // and reach whatever this process inherited.
+  ::close_range(3, ~0U, 0);
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) die("cannot make the sandbox's init private");
   pid_t worker = ::fork();
   if (worker < 0) die("cannot fork");
   if (worker == 0) exec_command(policy, argv);

@@ -38,10 +38,10 @@ void print_list() {
 int tool_command(const std::vector<std::string>& args) {
   std::string name, root = ".", args_text = "{}";
   bool help = false;
-  sandbox::Policy policy;
+  sandbox::SandboxFlags sandbox_flags;
   for (size_t i = 0; i < args.size(); ++i) {
     try {
-      if (sandbox::parse_sandbox_flag(args, i, policy)) continue;
+      if (sandbox::parse_sandbox_flag(args, i, sandbox_flags)) continue;
     } catch (const std::invalid_argument& e) {
       return usage_error(e.what());
     }
@@ -70,6 +70,12 @@ int tool_command(const std::vector<std::string>& args) {
       return 0;
     }
     return usage_error("no tool named; 'dsv4 tool --list' lists them");
+  }
+  sandbox::Policy policy;
+  try {
+    policy = sandbox::load_policy(root, sandbox_flags);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
   }
   if (auto warning = sandbox::policy_warning(policy); !warning.empty() && !help)
     std::cerr << warning << "\n";

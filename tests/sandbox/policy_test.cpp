@@ -104,25 +104,51 @@ TEST_CASE("policy attack: a repository config tries to loosen its own sandbox") 
 
 TEST_CASE("policy: front-end flags") {
   std::vector<std::string> args{"--sandbox", "read-only", "--allow-network", "--no-sandbox", "x"};
-  Policy p;
+  SandboxFlags f;
   size_t i = 0;
-  CHECK(parse_sandbox_flag(args, i, p));
+  CHECK(parse_sandbox_flag(args, i, f));
   CHECK(i == 1);  // left on the value; the caller's loop steps past it
-  CHECK(p.mode == Mode::read_only);
+  CHECK(f.mode == Mode::read_only);
   i = 2;
-  CHECK(parse_sandbox_flag(args, i, p));
-  CHECK(p.network);
+  CHECK(parse_sandbox_flag(args, i, f));
+  CHECK(f.allow_network);
   i = 3;
-  CHECK(parse_sandbox_flag(args, i, p));
-  CHECK_FALSE(p.isolate_commands);
+  CHECK(parse_sandbox_flag(args, i, f));
+  CHECK(f.no_sandbox);
   i = 4;
-  CHECK_FALSE(parse_sandbox_flag(args, i, p));
+  CHECK_FALSE(parse_sandbox_flag(args, i, f));
   std::vector<std::string> bad{"--sandbox", "everything"};
   i = 0;
-  CHECK_THROWS_WITH(parse_sandbox_flag(bad, i, p), Catch::Contains("'everything' is not a mode"));
+  CHECK_THROWS_WITH(parse_sandbox_flag(bad, i, f), Catch::Contains("'everything' is not a mode"));
   std::vector<std::string> missing{"--sandbox"};
   i = 0;
-  CHECK_THROWS_WITH(parse_sandbox_flag(missing, i, p), Catch::Contains("needs a mode"));
+  CHECK_THROWS_WITH(parse_sandbox_flag(missing, i, f), Catch::Contains("needs a mode"));
+}
+
+TEST_CASE("policy: user config, then repository config, then flags") {
+  TempDir home, repo;
+  home.write("dsv4/config.json", R"({"model": "x", "sandbox": {"network": true,
+      "limits": {"wall_seconds": 100}}})");
+  repo.write(".dsv4/config.json", R"({"sandbox": {"limits": {"wall_seconds": 50}}})");
+  ::setenv("XDG_CONFIG_HOME", home.path().c_str(), 1);
+  auto p = load_policy(repo.path(), {});
+  CHECK(p.network);
+  CHECK(p.limits.wall_seconds == 50);
+  SandboxFlags flags;
+  flags.mode = Mode::full_access;
+  flags.no_sandbox = true;
+  auto q = load_policy(repo.path(), flags);
+  CHECK(q.mode == Mode::full_access);
+  CHECK_FALSE(q.isolate_commands);
+  // A repository that tries to loosen is refused, naming its file.
+  repo.write(".dsv4/config.json", R"({"sandbox": {"mode": "full-access"}})");
+  CHECK_THROWS_WITH(load_policy(repo.path(), {}),
+                    Catch::Contains(".dsv4/config.json") &&
+                        Catch::Contains("repository-config-only-tightens"));
+  auto r = run_dsv4({"tool", "no_such", "--root", repo.path().string()});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("repository-config-only-tightens"));
+  ::unsetenv("XDG_CONFIG_HOME");
 }
 
 TEST_CASE("policy: full-access and --no-sandbox are announced loudly by dsv4 tool") {

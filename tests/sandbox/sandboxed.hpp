@@ -21,7 +21,7 @@ inline sandbox::Policy tight_policy() {
   p.limits.memory_bytes = 512ull << 20;
   p.limits.processes = 64;
   p.limits.file_size_bytes = 8ull << 20;
-  p.limits.wall_seconds = 10;
+  p.limits.wall_seconds = 60;  // generous: 8 jobs may share 2 cores
   return p;
 }
 
