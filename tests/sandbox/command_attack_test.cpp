@@ -424,3 +424,24 @@ TEST_CASE("commands are refused where isolation is unavailable, unless --no-sand
   dsv4::sandbox::set_launcher_path(DSV4_BINARY);
   CHECK(ws.command_argv({"true"}).size() > 1);
 }
+
+TEST_CASE("command attack: reach outside through file descriptors the agent leaked") {
+  TempDir ws_dir, outside;
+  outside.write("secret", "fd-secret");
+  // A folder fd without O_CLOEXEC, as a careless agent might leak it to its children.
+  int leaked = ::open(outside.path().c_str(), O_PATH | O_DIRECTORY);
+  REQUIRE(leaked >= 0);
+  auto n = std::to_string(leaked);
+  auto script = "cat /proc/self/fd/" + n + "/secret; cat /proc/1/fd/" + n + "/secret; "
+                "cat /proc/$PPID/fd/" + n + "/secret; echo x > /proc/1/fd/" + n + "/pwned; "
+                "ls /proc/1/root/ >/dev/null && echo ROOT-OPEN; echo end";
+  auto r = run_sandboxed(Workspace(ws_dir.path()), script);
+  Policy off;
+  off.isolate_commands = false;
+  auto control = run_sandboxed(Workspace(ws_dir.path(), off), "cat /proc/self/fd/" + n + "/secret");
+  ::close(leaked);
+  CHECK_THAT(r.out, !Catch::Contains("fd-secret") && Catch::Contains("end"));
+  CHECK_THAT(r.out, !Catch::Contains("ROOT-OPEN"));
+  CHECK(!fs::exists(outside / "pwned"));
+  CHECK_THAT(control.out, Catch::Contains("fd-secret"));  // the leak is real
+}
