@@ -43,8 +43,9 @@ struct Policy {
   // they are missing (they are then created empty so that they can be protected).
   std::vector<std::string> protected_paths = {".git/hooks/", ".git/config", ".dsv4/"};
   // Paths outside the workspace that commands cannot see at all.
-  std::vector<std::string> hidden = {"~/.ssh", "~/.gnupg", "~/.aws", "~/.netrc",
-                                     "~/.config/dsv4", "~/.docker"};
+  std::vector<std::string> hidden = {"~/.ssh",         "~/.gnupg",           "~/.aws",
+                                     "~/.netrc",       "~/.git-credentials", "~/.docker",
+                                     "~/.config/dsv4", "~/.config/gh",       "~/.kube"};
   Limits limits;
 
   // True when commands run without namespaces (full-access or --no-sandbox).
