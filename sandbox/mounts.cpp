@@ -140,7 +140,7 @@ class Setup {
     if (exists("/run")) mount_tmpfs("/run", "mode=755,size=16m");
     for (const auto& h : policy_.hidden) {
       struct stat st {};
-      if (::lstat(h.c_str(), &st) != 0) continue;
+      if (::stat(h.c_str(), &st) != 0) continue;  // a symlink hides what it points to
       if (S_ISDIR(st.st_mode)) {
         mount_tmpfs(h, "mode=000,size=4k", MS_RDONLY);
       } else {

@@ -148,11 +148,16 @@ TEST_CASE("command attack: read a hidden path") {
   std::ofstream(visible.path / "key") << "private-key";
   fs::create_directory(visible.path / "dir");
   std::ofstream(visible.path / "dir/inner") << "private-dir";
+  fs::create_directory(visible.path / "real");
+  std::ofstream(visible.path / "real/inner") << "private-link";
+  fs::create_directory_symlink("real", visible.path / "link");
   Policy p;
-  p.hidden = {(visible.path / "key").string(), (visible.path / "dir").string()};
+  p.hidden = {(visible.path / "key").string(), (visible.path / "dir").string(),
+              (visible.path / "link").string()};
+  auto v = visible.path.string();
   auto r = run_sandboxed(Workspace(ws_dir.path(), p),
-                         "cat " + visible.path.string() + "/key " + visible.path.string() +
-                             "/dir/inner; cat " + visible.path.string() + "/file; echo end");
+                         "cat " + v + "/key " + v + "/dir/inner " + v + "/link/inner " + v +
+                             "/real/inner; cat " + v + "/file; echo end");
   CHECK_THAT(r.out, !Catch::Contains("private-"));
   CHECK_THAT(r.out, Catch::Contains("outside") && Catch::Contains("end"));
 }
