@@ -426,6 +426,9 @@ TEST_CASE("commands are refused where isolation is unavailable, unless --no-sand
   Policy off;
   off.isolate_commands = false;
   CHECK(Workspace(ws_dir.path(), off).command_argv({"true"}) == std::vector<std::string>{"true"});
+  Policy full;
+  full.mode = Mode::full_access;
+  CHECK(Workspace(ws_dir.path(), full).command_argv({"true"}) == std::vector<std::string>{"true"});
   dsv4::sandbox::set_launcher_path(DSV4_BINARY);
   CHECK(ws.command_argv({"true"}).size() > 1);
 }
