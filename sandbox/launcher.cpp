@@ -14,7 +14,7 @@ namespace {
 
 std::mutex mutex;
 std::optional<fs::path> launcher;
-std::optional<std::string> problem;  // cached answer of the launcher's check
+bool isolation_works = false;  // the launcher's check passed once
 
 }  // namespace
 
@@ -30,21 +30,22 @@ fs::path launcher_path() {
 
 void set_launcher_path(const fs::path& path) {
   std::lock_guard lock(mutex);
+  if (launcher != path) isolation_works = false;
   launcher = path;
-  problem.reset();
 }
 
 std::string isolation_problem() {
   auto exe = launcher_path();
   std::lock_guard lock(mutex);
-  if (!problem) {
-    // Only exec in the child: this process may have threads.
-    problem = in_child([&]() -> std::string {
-      ::execl(exe.c_str(), exe.c_str(), "sandbox", "check", "--quiet", static_cast<char*>(nullptr));
-      return "cannot run the launcher " + exe.string();
-    });
-  }
-  return *problem;
+  if (isolation_works) return "";
+  // Only exec in the child: this process may have threads.
+  auto answer = in_child([&]() -> std::string {
+    ::execl(exe.c_str(), exe.c_str(), "sandbox", "check", "--quiet", static_cast<char*>(nullptr));
+    return "cannot run the launcher " + exe.string();
+  });
+  // Only success is remembered: a failure may be passing (no processes left, say).
+  isolation_works = answer.empty();
+  return answer;
 }
 
 }  // namespace dsv4::sandbox

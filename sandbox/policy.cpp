@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace dsv4::sandbox {
@@ -138,26 +140,56 @@ const char* const kSandboxFlagsHelp =
     "  --no-sandbox       run commands without isolation (when this machine has none)\n"
     "  --allow-network    let sandboxed commands use the network\n";
 
-bool parse_sandbox_flag(const std::vector<std::string>& args, std::size_t& i, Policy& p) {
+bool parse_sandbox_flag(const std::vector<std::string>& args, std::size_t& i, SandboxFlags& f) {
   const std::string& a = args[i];
   if (a == "--no-sandbox") {
-    p.isolate_commands = false;
+    f.no_sandbox = true;
   } else if (a == "--allow-network") {
-    p.network = true;
+    f.allow_network = true;
   } else if (a == "--sandbox") {
     if (i + 1 >= args.size())
       throw std::invalid_argument("--sandbox needs a mode: read-only, workspace-write or "
                                   "full-access");
-    auto m = parse_mode(args[++i]);
-    if (!m)
+    f.mode = parse_mode(args[++i]);
+    if (!f.mode)
       throw std::invalid_argument("--sandbox '" + args[i] +
                                   "' is not a mode; use read-only, workspace-write or "
                                   "full-access");
-    p.mode = *m;
   } else {
     return false;
   }
   return true;
+}
+
+namespace {
+
+void apply_config_file(Policy& p, const fs::path& file, ConfigSource source) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Json doc = Json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object())
+    throw std::invalid_argument(file.string() + ": not a JSON object");
+  if (!doc.contains("sandbox")) return;
+  try {
+    apply_config(p, doc["sandbox"].dump(), source);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(file.string() + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Policy load_policy(const fs::path& root, const SandboxFlags& flags) {
+  Policy p;
+  const char* xdg = std::getenv("XDG_CONFIG_HOME");
+  auto user_dir = xdg && *xdg ? fs::path(xdg) : expand_home("~/.config");
+  apply_config_file(p, user_dir / "dsv4/config.json", ConfigSource::user);
+  apply_config_file(p, root / ".dsv4/config.json", ConfigSource::repository);
+  if (flags.mode) p.mode = *flags.mode;
+  if (flags.no_sandbox) p.isolate_commands = false;
+  if (flags.allow_network) p.network = true;
+  return p;
 }
 
 std::string policy_to_json(const Policy& p, const fs::path& root) {

@@ -41,10 +41,11 @@ struct Policy {
   std::vector<std::string> writable;
   // Root-relative paths that stay read-only in every mode but full-access, even where
   // they are missing (they are then created empty so that they can be protected).
-  std::vector<std::string> protected_paths = {".git/hooks", ".git/config", ".dsv4"};
+  std::vector<std::string> protected_paths = {".git/hooks/", ".git/config", ".dsv4/"};
   // Paths outside the workspace that commands cannot see at all.
-  std::vector<std::string> hidden = {"~/.ssh", "~/.gnupg", "~/.aws", "~/.netrc",
-                                     "~/.config/dsv4", "~/.docker"};
+  std::vector<std::string> hidden = {"~/.ssh",         "~/.gnupg",           "~/.aws",
+                                     "~/.netrc",       "~/.git-credentials", "~/.docker",
+                                     "~/.config/dsv4", "~/.config/gh",       "~/.kube"};
   Limits limits;
 
   // True when commands run without namespaces (full-access or --no-sandbox).
@@ -65,11 +66,24 @@ enum class ConfigSource { user, repository };
 // std::invalid_argument naming the key and the rule on bad or refused input.
 void apply_config(Policy& policy, std::string_view json_text, ConfigSource source);
 
-// Consumes one sandbox flag of a front end at args[i] (--sandbox MODE, --no-sandbox,
-// --allow-network), leaving i on its last word (the value of --sandbox), as a for loop
-// over the arguments expects. False when args[i] is not one of them.
-// Throws std::invalid_argument on a bad value.
-bool parse_sandbox_flag(const std::vector<std::string>& args, std::size_t& i, Policy& policy);
+// The sandbox flags of a front end's command line.
+struct SandboxFlags {
+  std::optional<Mode> mode;    // --sandbox MODE
+  bool no_sandbox = false;     // --no-sandbox
+  bool allow_network = false;  // --allow-network
+};
+
+// Consumes one sandbox flag at args[i], leaving i on its last word (the value of
+// --sandbox), as a for loop over the arguments expects. False when args[i] is not one
+// of them. Throws std::invalid_argument on a bad or missing mode.
+bool parse_sandbox_flag(const std::vector<std::string>& args, std::size_t& i, SandboxFlags& flags);
+
+// The policy for a workspace: the defaults, then the user's config
+// ($XDG_CONFIG_HOME/dsv4/config.json, else ~/.config/dsv4/config.json), then the
+// repository's <root>/.dsv4/config.json (which may only tighten), then the flags.
+// Only the "sandbox" object of those files is read. Throws std::invalid_argument naming
+// the file on bad content.
+Policy load_policy(const std::filesystem::path& root, const SandboxFlags& flags);
 extern const char* const kSandboxFlagsHelp;
 
 // The policy as JSON for the launcher (`dsv4 sandbox exec --policy JSON`), with the

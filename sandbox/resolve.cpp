@@ -93,8 +93,12 @@ int walk_open(int dirfd, const std::string& rel, int flags, mode_t mode) {
         struct stat st {};
         is_link = ::fstat(fd, &st) == 0 && S_ISLNK(st.st_mode);
         if (is_link) ::close(fd);
-      } else if (fd < 0 && errno == ELOOP) {
-        is_link = true;
+      } else if (fd < 0 && (errno == ELOOP || (errno == ENOTDIR && (flags & O_DIRECTORY)))) {
+        // O_NOFOLLOW meets a symlink: ELOOP, or ENOTDIR when a folder was asked for.
+        struct stat st {};
+        is_link = errno == ELOOP ||
+                  (::fstatat(top, comp.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode));
+        if (!is_link) errno = ENOTDIR;
       }
       if (!is_link) return fd;
       if (flags & O_NOFOLLOW) return fail(ELOOP);
@@ -133,7 +137,9 @@ Resolver active_resolver() {
   return f >= 0 ? static_cast<Resolver>(f) : detected;
 }
 
-void force_resolver(Resolver resolver) { forced.store(static_cast<int>(resolver)); }
+void force_resolver(std::optional<Resolver> resolver) {
+  forced.store(resolver ? static_cast<int>(*resolver) : -1);
+}
 
 int open_beneath(int dirfd, const std::string& rel, int flags, mode_t mode) {
   if (active_resolver() == Resolver::walk) return walk_open(dirfd, rel, flags, mode);

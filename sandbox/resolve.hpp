@@ -3,6 +3,7 @@
 // no absolute symlink, no symlink (in any component) pointing outside, no magic link.
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 
 namespace dsv4::sandbox {
@@ -13,9 +14,9 @@ enum class Resolver {
 };
 
 // The resolver in use: openat2 where the kernel has it, else walk. Tests force `walk`
-// to check that the fallback refuses the same escapes.
+// to check that the fallback refuses the same escapes; nullopt goes back to detection.
 Resolver active_resolver();
-void force_resolver(Resolver resolver);
+void force_resolver(std::optional<Resolver> resolver);
 
 // Like openat(dirfd, rel, flags | O_CLOEXEC, mode), confined beneath dirfd; symlinks are
 // followed only while they stay inside. Returns -1 with errno set; EXDEV or ELOOP mean

@@ -56,14 +56,14 @@ Workspace::Workspace(const fs::path& root, Policy policy) : policy_(std::move(po
   if (!root_fd_)
     throw std::runtime_error("cannot open workspace root '" + root_.string() +
                              "': " + std::strerror(errno));
-  for (auto& p : policy_.protected_paths) {
+  for (const auto& p : policy_.protected_paths) {
     auto norm = fs::path(p).lexically_normal().generic_string();
     while (norm.ends_with('/')) norm.pop_back();
     if (norm.empty() || norm == "." || fs::path(p).is_absolute() || norm == ".." ||
         norm.starts_with("../"))
       throw std::invalid_argument("protected path '" + p +
                                   "' must be a path inside the workspace, relative to its root");
-    p = norm;
+    protected_.push_back(norm);
   }
 }
 
@@ -125,7 +125,7 @@ void Workspace::check_writable(const std::string& rel, std::string_view shown) c
                            ": the sandbox is in read-only mode; ask the user to allow "
                            "workspace-write");
   if (policy_.mode == Mode::full_access) return;
-  for (const auto& p : policy_.protected_paths)
+  for (const auto& p : protected_)
     if (is_within(rel, p))
       throw AccessDenied("protected-path",
                          "cannot change " + quoted(shown) + ": it is (or is inside) the "
@@ -182,8 +182,9 @@ void Workspace::write_atomic(std::string_view path, std::string_view content) co
   {
     // A symlink is written through: find its target (refused if it leaves the root).
     auto [dir_rel, name] = split_parent(rel);
-    Fd parent = open_checked(root_fd_.get(), dir_rel, O_PATH | O_DIRECTORY, path);
-    if (::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+    Fd parent(open_beneath(root_fd_.get(), dir_rel, O_PATH | O_DIRECTORY));
+    if (!parent && errno != ENOENT) parent = open_checked(root_fd_.get(), dir_rel, O_PATH | O_DIRECTORY, path);
+    if (parent && ::fstatat(parent.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 &&
         S_ISLNK(st.st_mode)) {
       int fd = open_beneath(root_fd_.get(), rel, O_PATH);
       if (fd < 0 && errno == ENOENT)

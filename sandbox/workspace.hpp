@@ -73,6 +73,7 @@ class Workspace {
   std::filesystem::path root_;
   Fd root_fd_;
   Policy policy_;
+  std::vector<std::string> protected_;  // policy_.protected_paths, normalised
 };
 
 }  // namespace dsv4::sandbox

@@ -9,6 +9,7 @@ packages=(
   nlohmann-json3-dev libgit2-dev libtree-sitter-dev
   libboost-dev libboost-filesystem-dev libpcre2-dev libre2-dev
   catch2 ripgrep universal-ctags nodejs npm
+  libseccomp-dev python3-pytest
 )
 
 missing=()

@@ -38,10 +38,10 @@ void print_list() {
 int tool_command(const std::vector<std::string>& args) {
   std::string name, root = ".", args_text = "{}";
   bool help = false;
-  sandbox::Policy policy;
+  sandbox::SandboxFlags sandbox_flags;
   for (size_t i = 0; i < args.size(); ++i) {
     try {
-      if (sandbox::parse_sandbox_flag(args, i, policy)) continue;
+      if (sandbox::parse_sandbox_flag(args, i, sandbox_flags)) continue;
     } catch (const std::invalid_argument& e) {
       return usage_error(e.what());
     }
@@ -71,6 +71,14 @@ int tool_command(const std::vector<std::string>& args) {
     }
     return usage_error("no tool named; 'dsv4 tool --list' lists them");
   }
+  sandbox::Policy policy;
+  try {
+    policy = sandbox::load_policy(root, sandbox_flags);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+  if (auto warning = sandbox::policy_warning(policy); !warning.empty() && !help)
+    std::cerr << warning << "\n";
   const Tool* tool = find_tool(name);
   if (!tool) return usage_error("no tool named '" + name + "'; 'dsv4 tool --list' lists them");
   if (help) {
@@ -82,8 +90,6 @@ int tool_command(const std::vector<std::string>& args) {
   if (parsed.is_discarded()) return usage_error("--args is not valid JSON: " + args_text);
   try {
     sandbox::Workspace workspace{std::filesystem::path(root), policy};
-    if (auto warning = sandbox::policy_warning(policy); !warning.empty())
-      std::cerr << warning << "\n";
     ToolContext ctx{workspace};
     Json result = call_tool(*tool, parsed, ctx);
     std::cout << result.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
