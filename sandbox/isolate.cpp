@@ -122,9 +122,11 @@ int exit_code(int status) {
 
 volatile sig_atomic_t g_child = 0;
 volatile sig_atomic_t g_timed_out = 0;
+volatile sig_atomic_t g_stopped_by = 0;
 
 void on_signal(int sig) {
   if (sig == SIGALRM) g_timed_out = 1;
+  else g_stopped_by = sig;
   if (g_child > 0) ::kill(g_child, SIGKILL);  // PID 1 gone: the whole namespace goes
 }
 
@@ -166,6 +168,12 @@ int run_isolated(const Policy& policy, const fs::path& root, const std::vector<s
   while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
   }
   ::alarm(0);
+  if (g_stopped_by) {
+    // Die of the same signal, so that whoever stopped us sees a command killed by it.
+    int sig = g_stopped_by;
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+  }
   if (g_timed_out) {
     note("the command ran past the wall-time limit of " + std::to_string(policy.limits.wall_seconds) +
          " s and was killed [sandbox rule: limit-wall-time]");

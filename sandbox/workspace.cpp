@@ -36,9 +36,9 @@ Fd open_checked(int dirfd, const std::string& rel, int flags, std::string_view s
       throw AccessDenied("no-symlink-escape",
                          quoted(shown) + " resolves outside the workspace through a symlink; refused");
     if (err == ELOOP)
-      throw std::system_error(err, std::generic_category(),
-                              "cannot open " + quoted(shown) +
-                                  ": a symlink loop or too long a chain of symlinks");
+      throw AccessDenied("no-symlink-escape",
+                         quoted(shown) + " leads into a symlink loop (or too long a chain of "
+                                         "symlinks); refused");
     throw std::system_error(err, std::generic_category(), "cannot open " + quoted(shown));
   }
   return Fd(fd);

@@ -95,7 +95,7 @@ TEST_CASE("dsv4 tokenize and detokenize refuse bad usage with exit 2 and say wha
       {{"detokenize", "--tokenizer", kDir, "--ids", "[\"7\"]"}, "--ids[0] = \"7\""},
       {{"detokenize", "--tokenizer", kDir, "--ids", "[99999999999]"}, "is not a token id"},
       {{"bench", "tokenize", "--runs", "zero"}, "--runs needs a number"},
-      {{"bench", "frobnicate"}, "name a benchmark"},
+      {{"bench", "frobnicate"}, "unknown benchmark 'frobnicate'"},
   };
   for (const Case& c : cases) {
     INFO(c.args[0] << " " << c.args.back());

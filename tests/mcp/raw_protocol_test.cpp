@@ -160,7 +160,7 @@ TEST_CASE("tools/list pages with a cursor and carries annotations") {
   CHECK_FALSE(all.by_id(1)["result"].contains("nextCursor"));
 }
 
-TEST_CASE("--read-only hides every tool that writes or runs commands, --tools filters") {
+TEST_CASE("read-only mode hides every tool that writes or runs commands, a tool list filters") {
   auto s = talk({kInit, request(1, "tools/list", json::object()),
                  request(2, "tools/call", {{"name", "write_file"}, {"arguments", {{"path", "x"}, {"content", "y"}}}})},
                 {"--read-only"});
