@@ -258,3 +258,17 @@ TEST_CASE("dsv4 mcp refuses bad flags with exit 2") {
   CHECK(missing.exit_code == 2);
   CHECK_THAT(missing.err, Catch::Contains("/definitely/not/here"));
 }
+
+TEST_CASE("the sandbox flags reach the tools: --sandbox read-only refuses writes") {
+  dsv4::test::TempDir dir;
+  auto s = talk({kInit, request(1, "tools/call", {{"name", "write_file"}, {"arguments", {{"path", "x.txt"}, {"content", "y"}}}})},
+                {"--sandbox", "read-only"}, dir.path());
+  const json& r = s.by_id(1)["result"];
+  CHECK(r["isError"] == true);
+  CHECK_THAT(r["content"][0]["text"].get<std::string>(), Catch::Contains("read-only-mode"));
+  CHECK_FALSE(std::filesystem::exists(dir / "x.txt"));
+
+  auto bad = dsv4::test::run_dsv4({"mcp", "--sandbox", "bogus"});
+  CHECK(bad.exit_code == 2);
+  CHECK(bad.out.empty());
+}

@@ -10,13 +10,14 @@ namespace dsv4::tools::mcp {
 namespace {
 
 constexpr const char* kUsage =
-    "usage: dsv4 mcp [--root DIR] [--read-only] [--tools a,b,c]\n"
+    "usage: dsv4 mcp [--root DIR] [--read-only] [--tools a,b,c] [sandbox flags]\n"
     "Serves dsv4's tools to an MCP client over stdio (JSON-RPC 2.0, one message per\n"
     "line). The workspace is the client's first root when it offers roots, else DIR\n"
     "(default: the current folder). Logs go to stderr, never stdout.\n"
     "  --read-only   offer only the tools that change nothing\n"
     "  --tools LIST  offer only these tools (comma-separated names)\n"
-    "  --page-size N tools per tools/list page (default 50)\n";
+    "  --page-size N tools per tools/list page (default 50)\n"
+    "Sandbox flags:\n";
 
 std::vector<std::string> split_names(const std::string& list) {
   std::vector<std::string> names;
@@ -37,8 +38,13 @@ int mcp_command(const std::vector<std::string>& args) {
   Options options;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    try {
+      if (sandbox::parse_sandbox_flag(args, i, options.sandbox_flags)) continue;
+    } catch (const std::invalid_argument& e) {
+      return usage_error(e.what());
+    }
     if (a == "--help" || a == "-h") {
-      std::cout << kUsage;
+      std::cout << kUsage << sandbox::kSandboxFlagsHelp;
       return 0;
     } else if (a == "--read-only") {
       options.read_only = true;

@@ -142,7 +142,7 @@ class Server {
         continue;
       offered_.push_back(&t);
     }
-    workspace_ = std::make_shared<const sandbox::Workspace>(options_.root);
+    workspace_ = open_workspace(options_.root);
   }
 
   void handle(const LineReader::Line& line) {
@@ -460,7 +460,7 @@ class Server {
       std::string path = root.is_object() ? path_of_file_uri(root.value("uri", "")) : "";
       if (path.empty()) continue;
       try {
-        auto ws = std::make_shared<const sandbox::Workspace>(path);
+        auto ws = open_workspace(path);
         if (result["roots"].size() > 1)
           log("notice", "the client offered several roots; tools work in the first usable one, " + path);
         std::lock_guard lock(mutex_);
@@ -471,6 +471,13 @@ class Server {
       }
     }
     log("warning", "no usable file:// root offered; keeping " + workspace()->root().string());
+  }
+
+  std::shared_ptr<const sandbox::Workspace> open_workspace(const std::filesystem::path& root) const {
+    auto policy = sandbox::load_policy(root, options_.sandbox_flags);
+    if (auto warning = sandbox::policy_warning(policy); !warning.empty())
+      std::cerr << "dsv4 mcp: " << warning << "\n";
+    return std::make_shared<const sandbox::Workspace>(root, policy);
   }
 
   std::shared_ptr<const sandbox::Workspace> workspace() const {

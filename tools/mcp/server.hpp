@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "sandbox/policy.hpp"
+
 namespace dsv4::tools::mcp {
 
 struct Options {
@@ -12,6 +14,9 @@ struct Options {
   std::filesystem::path root = ".";
   // Hide every tool that can write or run commands.
   bool read_only = false;
+  // --sandbox / --no-sandbox / --allow-network; the policy is loaded for each workspace
+  // (its repository config may tighten it).
+  sandbox::SandboxFlags sandbox_flags;
   // When not empty, only these tools are offered.
   std::vector<std::string> only_tools;
   size_t page_size = 50;
