@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -28,7 +29,10 @@ void print_list() {
   for (const Tool& t : all_tools()) {
     auto desc = tool_description(t);
     auto first_line = desc.substr(0, desc.find('\n'));
-    std::cout << t.name << (t.traits.read_only ? "  " : "* ") << first_line << "\n";
+    std::string name(t.name);
+    name += t.traits.read_only ? " " : "*";
+    name.resize(std::max<size_t>(name.size() + 1, 18), ' ');
+    std::cout << name << first_line << "\n";
   }
   std::cout << "(* changes the workspace or runs commands)\n";
 }
