@@ -59,8 +59,20 @@ constexpr std::string_view kSchema = R"({
   "additionalProperties": false
 })";
 
+// The result's shape, for MCP clients (outputSchema).
+constexpr std::string_view kResultSchema = R"json({
+  "type": "object",
+  "properties": {
+    "ok": {"type": "boolean"},
+    "entries": {"type": "array", "items": {"type": "string"}},
+    "truncated": {"type": "boolean"},
+    "note": {"type": "string"}
+  },
+  "required": ["ok", "entries", "truncated"]
+})json";
+
 }  // namespace
 
-const Tool list_files{"list_files", kSchema, {}, run};
+const Tool list_files{"list_files", kSchema, {}, run, kResultSchema};
 
 }  // namespace dsv4::tools::builtin

@@ -196,8 +196,28 @@ Json run(const Json& args, ToolContext& ctx) {
   return result;
 }
 
+// The result's shape, for MCP clients (outputSchema).
+constexpr std::string_view kResultSchema = R"json({
+  "type": "object",
+  "properties": {
+    "ok": {"type": "boolean"},
+    "path": {"type": "string"},
+    "content": {"type": "string"},
+    "first_line": {"type": "integer"},
+    "last_line": {"type": "integer"},
+    "total_lines": {"type": "integer"},
+    "more": {"type": "boolean"},
+    "next_offset": {"type": "integer"},
+    "line_endings": {"type": "string"},
+    "final_newline": {"type": "boolean"},
+    "size_bytes": {"type": "integer"},
+    "notes": {"type": "array", "items": {"type": "string"}}
+  },
+  "required": ["ok", "path", "content", "total_lines"]
+})json";
+
 }  // namespace
 
-const Tool read_file{"read_file", kSchema, {.read_only = true}, run};
+const Tool read_file{"read_file", kSchema, {.read_only = true}, run, kResultSchema};
 
 }  // namespace dsv4::tools::builtin

@@ -67,8 +67,29 @@ constexpr std::string_view kSchema = R"({
   "additionalProperties": false
 })";
 
+// The result's shape, for MCP clients (outputSchema).
+constexpr std::string_view kResultSchema = R"json({
+  "type": "object",
+  "properties": {
+    "ok": {"type": "boolean"},
+    "matches": {"type": "array", "items": {
+      "type": "object",
+      "properties": {
+        "path": {"type": "string"}, "line": {"type": "integer"}, "col": {"type": "integer"},
+        "text": {"type": "string"},
+        "before": {"type": "array", "items": {"type": "string"}},
+        "after": {"type": "array", "items": {"type": "string"}}
+      },
+      "required": ["path", "line", "col", "text"]
+    }},
+    "truncated": {"type": "boolean"},
+    "note": {"type": "string"}
+  },
+  "required": ["ok", "matches", "truncated"]
+})json";
+
 }  // namespace
 
-const Tool search_text{"search_text", kSchema, {}, run};
+const Tool search_text{"search_text", kSchema, {}, run, kResultSchema};
 
 }  // namespace dsv4::tools::builtin

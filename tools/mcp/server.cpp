@@ -121,14 +121,17 @@ json tool_descriptor(const Tool& tool) {
 }
 
 // A tool's JSON result as MCP's CallToolResult: text for the model, the object for
-// programs, and isError for failures the model should see and correct.
+// programs, and isError for failures the model should see and correct. A failure carries
+// no structuredContent: clients check that against the tool's outputSchema.
 json call_result(const json& result) {
-  bool ok = result.value("ok", false);
-  std::string text = ok ? result.dump(2, ' ', false, json::error_handler_t::replace)
-                        : result.value("error", std::string("the tool failed"));
+  if (!result.value("ok", false)) {
+    std::string text = result.value("error", std::string("the tool failed"));
+    return json{{"content", json::array({{{"type", "text"}, {"text", text}}})}, {"isError", true}};
+  }
+  std::string text = result.dump(2, ' ', false, json::error_handler_t::replace);
   return json{{"content", json::array({{{"type", "text"}, {"text", text}}})},
               {"structuredContent", result},
-              {"isError", !ok}};
+              {"isError", false}};
 }
 
 class Server {
