@@ -7,6 +7,7 @@
 
 #include "agent/bench.hpp"
 #include "engine/encoding_cli.hpp"
+#include "engine/model_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "sandbox/cli.hpp"
 #include "tools/cli.hpp"
@@ -31,6 +32,9 @@ constexpr const char* kHelp =
     "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
     "  bench tokenize                       tokenizer speed against the npm reference\n"
     "  sandbox check                        what command isolation this machine supports\n"
+    "  logits --model DIR --ids FILE --out FILE [--prefill N] [--mtp FILE]   model logits\n"
+    "  model synth --config FILE --out DIR [--dtype D]   random-weight V4 checkpoint\n"
+    "  generate --model DIR (-p PROMPT | --messages FILE) [--chat]   stream generated text\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -49,6 +53,9 @@ const Command kCommands[] = {
     {"bench", dsv4::agent::bench_command},
     {"sandbox", dsv4::sandbox::sandbox_command},
     {"mcp", dsv4::tools::mcp::mcp_command},
+    {"logits", dsv4::engine::logits_command},
+    {"model", dsv4::engine::model_command},
+    {"generate", dsv4::engine::generate_command},
 };
 
 }  // namespace
