@@ -18,6 +18,8 @@ std::string slurp(const std::string& file) {
 
 }  // namespace
 
+std::string read_text(const std::string& file) { return slurp(file); }
+
 std::string golden_v4_dir(const std::string& case_name) { return std::string(DSV4_SHARED_DIR) + "/golden/v4/" + case_name; }
 
 std::vector<float> read_f32(const std::string& file) {

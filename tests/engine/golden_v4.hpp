@@ -10,6 +10,7 @@ std::string golden_v4_dir(const std::string& case_name);
 std::vector<float> read_f32(const std::string& file);
 std::vector<int32_t> read_i32(const std::string& file);
 std::vector<int32_t> read_golden_ids(const std::string& case_name);
+std::string read_text(const std::string& file);
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 
 }  // namespace dsv4::test

@@ -73,3 +73,35 @@ TEST_CASE("logits command: full, prefill+decode and MTP outputs match the golden
   CHECK_THAT(bad.err, Catch::Contains("99999") && Catch::Contains("vocabulary"));
   CHECK_FALSE(std::filesystem::exists(dir / "x"));
 }
+
+TEST_CASE("generate: seeded sampling repeats exactly; chat prompts and bad flags") {
+  dsv4::test::TempDir dir;
+  const std::string tokenizer = std::string(DSV4_SHARED_DIR) + "/golden/tokenizer/deepseek_v3";
+  // case1's shape with a vocabulary large enough for the real tokenizer.
+  std::string cfg = dsv4::test::read_text(dsv4::test::golden_v4_dir("case1_mixed_yarn") + "/config.json");
+  const std::string from = "\"vocab_size\": 512", to = "\"vocab_size\": 129280";
+  REQUIRE(cfg.find(from) != std::string::npos);
+  cfg.replace(cfg.find(from), from.size(), to);
+  dir.write("config.json", cfg);
+  auto s = dsv4::test::run_dsv4({"model", "synth", "--config", (dir / "config.json").string(), "--out", (dir / "m").string(),
+                                 "--dtype", "bf16", "--tokenizer", tokenizer});
+  REQUIRE(s.exit_code == 0);
+  const std::string m = (dir / "m").string();
+  auto sample = [&](const std::string& seed) {
+    auto r = dsv4::test::run_dsv4({"generate", "--model", m, "-p", "Hello there", "-n", "6", "--temperature", "1.2",
+                                   "--top-p", "0.95", "--seed", seed});
+    REQUIRE(r.exit_code == 0);
+    return r.out;
+  };
+  const std::string a = sample("11");
+  CHECK(!a.empty());
+  CHECK(sample("11") == a);
+  CHECK((sample("12") != a || sample("13") != a));
+  auto chat = dsv4::test::run_dsv4({"generate", "--model", m, "-p", "Hi", "--chat", "--thinking", "high", "-n", "3"});
+  CHECK(chat.exit_code == 0);
+  auto bad = dsv4::test::run_dsv4({"generate", "--model", m, "-p", "Hi", "--top-p", "2"});
+  CHECK(bad.exit_code == 2);
+  CHECK_THAT(bad.err, Catch::Contains("top_p"));
+  auto both = dsv4::test::run_dsv4({"generate", "--model", m, "-p", "Hi", "--messages", "x.json"});
+  CHECK(both.exit_code == 2);
+}
