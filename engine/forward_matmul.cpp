@@ -1,5 +1,7 @@
 #include "engine/forward_matmul.hpp"
 
+#include "engine/forward_kernels.hpp"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -139,6 +141,12 @@ void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int
   const size_t in = static_cast<size_t>(w.in);
   // Tiny matrices are not worth waking the pool for.
   const size_t work = static_cast<size_t>(rows) * in * std::max(1, n);
+  // One or two tokens (decoding): dequantize inside the dot product, each row is read once anyway.
+  auto fused = [&](size_t b, size_t e) {
+    for (size_t r = b; r < e; ++r)
+      for (int t = 0; t < n; ++t) y[static_cast<size_t>(t) * rows + r] = row_dot(w, static_cast<int>(row_begin + r), x + t * in);
+  };
+  // More tokens: expand each row once, then dot it with every token.
   auto body = [&](size_t b, size_t e) {
     thread_local std::vector<float> row;
     row.resize(in);
@@ -153,8 +161,9 @@ void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int
       for (int t = 0; t < n; ++t) y[static_cast<size_t>(t) * rows + r] = g_dot(wr, x + t * in, w.in);
     }
   };
-  if (work < 32768) body(0, rows);
-  else parallel_for(rows, body);
+  const auto& kernel = n <= 2 ? std::function<void(size_t, size_t)>(fused) : std::function<void(size_t, size_t)>(body);
+  if (work < 32768) kernel(0, rows);
+  else parallel_for(rows, kernel);
 }
 
 }  // namespace dsv4::engine

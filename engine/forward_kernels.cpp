@@ -1,0 +1,129 @@
+#include "engine/forward_kernels.hpp"
+
+#include <immintrin.h>
+
+#include <cstring>
+#include <vector>
+
+namespace dsv4::engine {
+namespace {
+
+float row_dot_generic(const Linear& w, int row, const float* x) {
+  thread_local std::vector<float> buf;
+  buf.resize(w.in);
+  w.dequantize_row(row, buf.data());
+  float s = 0;
+  for (int k = 0; k < w.in; ++k) s += buf[k] * x[k];
+  return s;
+}
+
+__attribute__((target("avx2,fma"))) float hsum(__m256 v) {
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+
+// e4m3 byte -> float32 bits: the 7 magnitude bits shifted into place give 2^-120 times the value
+// for normal and subnormal codes alike (the block scale absorbs the 2^120), the sign moves to bit 31.
+__attribute__((target("avx2,fma"))) __m256 e4m3x8(const uint8_t* p) {
+  int64_t raw;
+  std::memcpy(&raw, p, 8);
+  const __m256i b = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(raw));
+  const __m256i mag = _mm256_slli_epi32(_mm256_and_si256(b, _mm256_set1_epi32(0x7f)), 20);
+  const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(b, _mm256_set1_epi32(0x80)), 24);
+  return _mm256_castsi256_ps(_mm256_or_si256(mag, sign));
+}
+
+__attribute__((target("avx2,fma"))) float row_dot_fp8(const Linear& w, int row, const float* x) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in;
+  const uint8_t* s = w.scale + static_cast<size_t>(row / 128) * w.scale_cols;
+  float total = 0;
+  for (int k0 = 0; k0 < w.in; k0 += 128) {
+    const int k1 = std::min(w.in, k0 + 128);
+    __m256 acc = _mm256_setzero_ps();
+    int k = k0;
+    for (; k + 8 <= k1; k += 8) acc = _mm256_fmadd_ps(e4m3x8(p + k), _mm256_loadu_ps(x + k), acc);
+    float block = hsum(acc) * 0x1p120f;
+    for (; k < k1; ++k) block += e4m3_to_float(p[k]) * x[k];
+    total += block * e8m0_to_float(s[k0 / 128]);
+  }
+  return total;
+}
+
+__attribute__((target("avx2,fma"))) float row_dot_fp4(const Linear& w, int row, const float* x) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * (w.in / 2);
+  const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
+  const __m256 table = _mm256_setr_ps(0, 0.5f, 1, 1.5f, 2, 3, 4, 6);
+  const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+  __m256 total = _mm256_setzero_ps();
+  for (int g = 0; g < w.in / 32; ++g) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int j = 0; j < 4; ++j) {
+      uint32_t u;
+      std::memcpy(&u, p + g * 16 + j * 4, 4);
+      // Lane i holds nibble i: byte b's low nibble is column 2b, its high nibble column 2b+1.
+      const __m256i codes = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(u)), shifts), _mm256_set1_epi32(15));
+      const __m256 mag = _mm256_permutevar8x32_ps(table, codes);
+      const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(codes, _mm256_set1_epi32(8)), 28);
+      const __m256 v = _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(mag), sign));
+      acc = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + g * 32 + j * 8), acc);
+    }
+    total = _mm256_fmadd_ps(acc, _mm256_set1_ps(e8m0_to_float(s[g])), total);
+  }
+  return hsum(total);
+}
+
+__attribute__((target("avx2,fma"))) float row_dot_bf16(const Linear& w, int row, const float* x) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in * 2;
+  __m256 acc = _mm256_setzero_ps();
+  int k = 0;
+  for (; k + 8 <= w.in; k += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * k));
+    const __m256 v = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    acc = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + k), acc);
+  }
+  float t = hsum(acc);
+  for (; k < w.in; ++k) {
+    uint16_t b;
+    std::memcpy(&b, p + 2 * k, 2);
+    t += bf16_to_float(b) * x[k];
+  }
+  return t;
+}
+
+__attribute__((target("avx2,fma"))) float row_dot_f32(const Linear& w, int row, const float* x) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in * 4;
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int k = 0;
+  for (; k + 16 <= w.in; k += 16) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(reinterpret_cast<const float*>(p) + k), _mm256_loadu_ps(x + k), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(reinterpret_cast<const float*>(p) + k + 8), _mm256_loadu_ps(x + k + 8), a1);
+  }
+  float t = hsum(_mm256_add_ps(a0, a1));
+  for (; k < w.in; ++k) {
+    float v;
+    std::memcpy(&v, p + 4 * k, 4);
+    t += v * x[k];
+  }
+  return t;
+}
+
+const bool g_simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+
+}  // namespace
+
+bool simd_kernels() { return g_simd; }
+
+float row_dot(const Linear& w, int row, const float* x) {
+  if (!g_simd) return row_dot_generic(w, row, x);
+  switch (w.format) {
+    case WeightFormat::F32: return row_dot_f32(w, row, x);
+    case WeightFormat::BF16: return row_dot_bf16(w, row, x);
+    case WeightFormat::FP8Block: return row_dot_fp8(w, row, x);
+    case WeightFormat::FP4Group: return row_dot_fp4(w, row, x);
+  }
+  return row_dot_generic(w, row, x);
+}
+
+}  // namespace dsv4::engine

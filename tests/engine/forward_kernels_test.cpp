@@ -1,0 +1,59 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "engine/forward_kernels.hpp"
+#include "engine/safetensors.hpp"
+#include "tests/engine/golden_v4.hpp"
+#include "tests/engine/safetensors_writer.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace dsv4::engine;
+
+namespace {
+
+// The fused kernel against expand-then-dot in double precision.
+void check_rows(const Linear& w) {
+  std::vector<float> x(w.in), row(w.in);
+  for (int k = 0; k < w.in; ++k) x[k] = std::sin(0.37f * k) + 0.1f;
+  for (int r = 0; r < w.out; ++r) {
+    w.dequantize_row(r, row.data());
+    double want = 0, mag = 0;
+    for (int k = 0; k < w.in; ++k) {
+      want += static_cast<double>(row[k]) * x[k];
+      mag += std::fabs(static_cast<double>(row[k]) * x[k]);
+    }
+    INFO("row " << r << " format " << weight_format_name(w.format));
+    CHECK(std::fabs(row_dot(w, r, x.data()) - want) <= 1e-5 * mag + 1e-30);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("kernels: fused dequantize-dot equals expanding the row, for every case4 format") {
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  check_rows(load_linear(ck, "layers.0.attn.wq_a", 160, 192));             // FP8, partial blocks
+  check_rows(load_linear(ck, "layers.2.attn.wo_b", 192, 160));             // FP8
+  check_rows(load_linear(ck, "layers.0.ffn.experts.3.w2", 192, 160));      // FP4
+  check_rows(load_linear(ck, "embed", 512, 192));                          // BF16
+  Checkpoint f32 = Checkpoint::open(dsv4::test::golden_v4_dir("case1_mixed_yarn"));
+  check_rows(load_linear(f32, "layers.1.attn.wq_b", 128, 32));             // F32
+}
+
+TEST_CASE("kernels: widths that are not multiples of the vector length") {
+  dsv4::test::TempDir dir;
+  std::string fp8;
+  for (int i = 0; i < 3 * 133; ++i) fp8 += static_cast<char>((i * 37) % 256 == 0x7f ? 0x11 : (i * 37) % 256 & 0xfe);
+  std::string bf16;
+  for (int i = 0; i < 2 * 13; ++i) bf16 += std::string{static_cast<char>(i * 11), static_cast<char>(0x3f + (i % 3))};
+  std::vector<float> f;
+  for (int i = 0; i < 2 * 13; ++i) f.push_back(0.25f * i - 2);
+  dsv4::test::write_safetensors(dir / "model.safetensors",
+                                {{"a.weight", "F8_E4M3", {3, 133}, fp8},
+                                 {"a.scale", "F8_E8M0", {1, 2}, std::string("\x70\x80", 2)},
+                                 {"b.weight", "BF16", {2, 13}, bf16},
+                                 {"c.weight", "F32", {2, 13}, dsv4::test::f32_bytes(f)}});
+  Checkpoint ck = Checkpoint::open(dir.path());
+  check_rows(load_linear(ck, "a", 3, 133));
+  check_rows(load_linear(ck, "b", 2, 13));
+  check_rows(load_linear(ck, "c", 2, 13));
+}
