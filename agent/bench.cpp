@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "engine/model_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "tools/bench_search.hpp"
 
@@ -21,6 +22,8 @@ const Bench kBenches[] = {
      tools::bench_search_command},
     {"tokenize", "[--tokenizer DIR] [--corpus FILE]          tokenizer against the npm reference",
      engine::bench_tokenize_command},
+    {"engine", "--model DIR [--decode N] [--prefill N]  forward pass against bandwidth and FMA peak",
+     engine::bench_engine_command},
 };
 
 void print_usage(std::ostream& out) {

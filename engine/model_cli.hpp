@@ -11,5 +11,7 @@ int logits_command(const std::vector<std::string>& args);
 int model_command(const std::vector<std::string>& args);
 // dsv4 generate --model DIR (-p PROMPT | --messages FILE) [--chat] [--thinking off|high|max] [-n N] [sampling]
 int generate_command(const std::vector<std::string>& args);
+// dsv4 bench engine --model DIR [--decode N] [--prefill N] [--threads N]
+int bench_engine_command(const std::vector<std::string>& args);
 
 }  // namespace dsv4::engine
