@@ -116,7 +116,35 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
 }
 
 using DotFn = float (*)(const float*, const float*, int);
-const DotFn g_dot = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? dot_avx2 : dot_scalar;
+const bool g_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+const DotFn g_dot = g_avx2 ? dot_avx2 : dot_scalar;
+
+// out[i * 2 + j] = w[i] . x[j] for 4 rows and 2 tokens: six loads feed eight FMAs, so the loop
+// is bound by the FMA units rather than by loads.
+__attribute__((target("avx2,fma"))) void dot_4x2(const float* const w[4], const float* x0, const float* x1, int n, float out[8]) {
+  __m256 acc[8];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  int k = 0;
+  for (; k + 8 <= n; k += 8) {
+    const __m256 a = _mm256_loadu_ps(x0 + k), b = _mm256_loadu_ps(x1 + k);
+    for (int i = 0; i < 4; ++i) {
+      const __m256 wi = _mm256_loadu_ps(w[i] + k);
+      acc[2 * i] = _mm256_fmadd_ps(wi, a, acc[2 * i]);
+      acc[2 * i + 1] = _mm256_fmadd_ps(wi, b, acc[2 * i + 1]);
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    out[i] = _mm_cvtss_f32(h);
+  }
+  for (; k < n; ++k)
+    for (int i = 0; i < 4; ++i) {
+      out[2 * i] += w[i][k] * x0[k];
+      out[2 * i + 1] += w[i][k] * x1[k];
+    }
+}
 
 }  // namespace
 
@@ -146,24 +174,40 @@ void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int
     for (size_t r = b; r < e; ++r)
       for (int t = 0; t < n; ++t) y[static_cast<size_t>(t) * rows + r] = row_dot(w, static_cast<int>(row_begin + r), x + t * in);
   };
-  // More tokens: expand each row once, then dot it with every token.
-  auto body = [&](size_t b, size_t e) {
-    thread_local std::vector<float> row;
-    row.resize(in);
-    for (size_t r = b; r < e; ++r) {
-      const float* wr;
-      if (w.format == WeightFormat::F32 && reinterpret_cast<uintptr_t>(w.data) % 4 == 0) {
-        wr = reinterpret_cast<const float*>(w.data) + (row_begin + r) * in;
-      } else {
-        w.dequantize_row(static_cast<int>(row_begin + r), row.data());
-        wr = row.data();
+  // More tokens: expand rows four at a time, then dot them with every token.
+  const size_t groups = (static_cast<size_t>(rows) + 3) / 4;
+  auto body = [&](size_t gb, size_t ge) {
+    thread_local std::vector<float> buf;
+    buf.resize(4 * in);
+    for (size_t g = gb; g < ge; ++g) {
+      const size_t r0 = g * 4, nr = std::min<size_t>(4, rows - r0);
+      const float* wr[4];
+      for (size_t i = 0; i < 4; ++i) {
+        const size_t r = row_begin + r0 + std::min(i, nr - 1);  // a short group repeats its last row
+        if (w.format == WeightFormat::F32 && reinterpret_cast<uintptr_t>(w.data) % 4 == 0) {
+          wr[i] = reinterpret_cast<const float*>(w.data) + r * in;
+        } else {
+          if (i < nr) w.dequantize_row(static_cast<int>(r), buf.data() + i * in);
+          wr[i] = buf.data() + std::min(i, nr - 1) * in;
+        }
       }
-      for (int t = 0; t < n; ++t) y[static_cast<size_t>(t) * rows + r] = g_dot(wr, x + t * in, w.in);
+      int t = 0;
+      if (g_avx2)
+        for (; t + 2 <= n; t += 2) {
+          float out[8];
+          dot_4x2(wr, x + t * in, x + (t + 1) * in, w.in, out);
+          for (size_t i = 0; i < nr; ++i) {
+            y[static_cast<size_t>(t) * rows + r0 + i] = out[2 * i];
+            y[static_cast<size_t>(t + 1) * rows + r0 + i] = out[2 * i + 1];
+          }
+        }
+      for (; t < n; ++t)
+        for (size_t i = 0; i < nr; ++i) y[static_cast<size_t>(t) * rows + r0 + i] = g_dot(wr[i], x + t * in, w.in);
     }
   };
-  const auto& kernel = n <= 2 ? std::function<void(size_t, size_t)>(fused) : std::function<void(size_t, size_t)>(body);
-  if (work < 32768) kernel(0, rows);
-  else parallel_for(rows, kernel);
+  if (work < 32768) return n <= 2 ? fused(0, rows) : body(0, groups);
+  if (n <= 2) parallel_for(rows, fused);
+  else parallel_for(groups, body);
 }
 
 }  // namespace dsv4::engine

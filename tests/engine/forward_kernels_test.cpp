@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "engine/forward_kernels.hpp"
+#include "engine/forward_matmul.hpp"
 #include "engine/safetensors.hpp"
 #include "tests/engine/golden_v4.hpp"
 #include "tests/engine/safetensors_writer.hpp"
@@ -56,4 +57,28 @@ TEST_CASE("kernels: widths that are not multiples of the vector length") {
   check_rows(load_linear(ck, "a", 3, 133));
   check_rows(load_linear(ck, "b", 2, 13));
   check_rows(load_linear(ck, "c", 2, 13));
+}
+
+TEST_CASE("kernels: batched matmul over odd row and token counts and row ranges") {
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  const Linear w = load_linear(ck, "layers.0.attn.wq_a", 160, 192);
+  for (int n : {1, 2, 3, 5}) {
+    std::vector<float> x(static_cast<size_t>(n) * w.in);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
+    const int b = 3, e = 158;  // 155 rows: not a multiple of four
+    std::vector<float> y(static_cast<size_t>(n) * (e - b), NAN), row(w.in);
+    matmul(w, x.data(), n, y.data(), b, e);
+    for (int r = b; r < e; ++r) {
+      w.dequantize_row(r, row.data());
+      for (int t = 0; t < n; ++t) {
+        double want = 0, mag = 0;
+        for (int k = 0; k < w.in; ++k) {
+          want += static_cast<double>(row[k]) * x[t * w.in + k];
+          mag += std::fabs(static_cast<double>(row[k]) * x[t * w.in + k]);
+        }
+        INFO("n " << n << " row " << r << " token " << t);
+        REQUIRE(std::fabs(y[static_cast<size_t>(t) * (e - b) + r - b] - want) <= 1e-5 * mag);
+      }
+    }
+  }
 }
