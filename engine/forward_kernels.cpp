@@ -109,9 +109,62 @@ __attribute__((target("avx2,fma"))) float row_dot_f32(const Linear& w, int row, 
   return t;
 }
 
+__attribute__((target("avx2,fma"))) void expand_fp8(const Linear& w, int row, float* dst) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in;
+  const uint8_t* s = w.scale + static_cast<size_t>(row / 128) * w.scale_cols;
+  for (int k0 = 0; k0 < w.in; k0 += 128) {
+    const int k1 = std::min(w.in, k0 + 128);
+    const float sc = e8m0_to_float(s[k0 / 128]);
+    const __m256 scale = _mm256_set1_ps(sc * 0x1p120f);
+    int k = k0;
+    for (; k + 8 <= k1; k += 8) _mm256_storeu_ps(dst + k, _mm256_mul_ps(e4m3x8(p + k), scale));
+    for (; k < k1; ++k) dst[k] = e4m3_to_float(p[k]) * sc;
+  }
+}
+
+__attribute__((target("avx2,fma"))) void expand_fp4(const Linear& w, int row, float* dst) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * (w.in / 2);
+  const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
+  const __m256 table = _mm256_setr_ps(0, 0.5f, 1, 1.5f, 2, 3, 4, 6);
+  const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
+  for (int g = 0; g < w.in / 32; ++g) {
+    const __m256 scale = _mm256_set1_ps(e8m0_to_float(s[g]));
+    for (int j = 0; j < 4; ++j) {
+      uint32_t u;
+      std::memcpy(&u, p + g * 16 + j * 4, 4);
+      const __m256i codes = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(u)), shifts), _mm256_set1_epi32(15));
+      const __m256 mag = _mm256_permutevar8x32_ps(table, codes);
+      const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(codes, _mm256_set1_epi32(8)), 28);
+      const __m256 v = _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(mag), sign));
+      _mm256_storeu_ps(dst + g * 32 + j * 8, _mm256_mul_ps(v, scale));
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void expand_bf16(const Linear& w, int row, float* dst) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in * 2;
+  int k = 0;
+  for (; k + 8 <= w.in; k += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * k));
+    _mm256_storeu_ps(dst + k, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
+  }
+  for (; k < w.in; ++k) {
+    uint16_t b;
+    std::memcpy(&b, p + 2 * k, 2);
+    dst[k] = bf16_to_float(b);
+  }
+}
+
 const bool g_simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 
 }  // namespace
+
+void expand_row(const Linear& w, int row, float* dst) {
+  if (g_simd && w.format == WeightFormat::FP8Block) return expand_fp8(w, row, dst);
+  if (g_simd && w.format == WeightFormat::FP4Group) return expand_fp4(w, row, dst);
+  if (g_simd && w.format == WeightFormat::BF16) return expand_bf16(w, row, dst);
+  w.dequantize_row(row, dst);
+}
 
 bool simd_kernels() { return g_simd; }
 

@@ -187,7 +187,7 @@ void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int
         if (w.format == WeightFormat::F32 && reinterpret_cast<uintptr_t>(w.data) % 4 == 0) {
           wr[i] = reinterpret_cast<const float*>(w.data) + r * in;
         } else {
-          if (i < nr) w.dequantize_row(static_cast<int>(r), buf.data() + i * in);
+          if (i < nr) expand_row(w, static_cast<int>(r), buf.data() + i * in);
           wr[i] = buf.data() + std::min(i, nr - 1) * in;
         }
       }

@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 
 #include "engine/forward_kernels.hpp"
 #include "engine/forward_matmul.hpp"
@@ -81,4 +82,24 @@ TEST_CASE("kernels: batched matmul over odd row and token counts and row ranges"
       }
     }
   }
+}
+
+TEST_CASE("kernels: vectorised row expansion is bit-identical to the reference dequantization") {
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  int rows = 0;
+  for (const auto& [name, t] : ck.tensors()) {
+    if (t.shape.size() != 2 || name.size() < 7 || name.substr(name.size() - 7) != ".weight") continue;
+    const int out = static_cast<int>(t.shape[0]);
+    const int in = static_cast<int>(t.dtype == DType::I8 ? t.shape[1] * 2 : t.shape[1]);
+    const Linear w = load_linear(ck, name.substr(0, name.size() - 7), out, in);
+    std::vector<float> a(in), b(in);
+    for (int r = 0; r < out; ++r) {
+      w.dequantize_row(r, a.data());
+      expand_row(w, r, b.data());
+      INFO(name << " row " << r);
+      REQUIRE(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+      ++rows;
+    }
+  }
+  CHECK(rows > 10000);
 }
