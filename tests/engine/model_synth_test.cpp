@@ -74,7 +74,7 @@ TEST_CASE("logits command: full, prefill+decode and MTP outputs match the golden
   CHECK_FALSE(std::filesystem::exists(dir / "x"));
 }
 
-TEST_CASE("generate: seeded sampling repeats exactly; chat prompts and bad flags") {
+TEST_CASE("generate: seeded sampling repeats exactly, chat prompts work, bad flags are refused") {
   dsv4::test::TempDir dir;
   const std::string tokenizer = std::string(DSV4_SHARED_DIR) + "/golden/tokenizer/deepseek_v3";
   // case1's shape with a vocabulary large enough for the real tokenizer.
