@@ -2,11 +2,21 @@
 
 #include <immintrin.h>
 
+#include <cmath>
 #include <cstring>
 #include <vector>
 
 namespace dsv4::engine {
 namespace {
+
+// Inline copy of e8m0_to_float for the inner loops.
+inline float ue8m0(uint8_t b) {
+  if (b == 255) return NAN;
+  const uint32_t bits = b ? static_cast<uint32_t>(b) << 23 : 0x00400000u;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 float row_dot_generic(const Linear& w, int row, const float* x) {
   thread_local std::vector<float> buf;
@@ -46,30 +56,35 @@ __attribute__((target("avx2,fma"))) float row_dot_fp8(const Linear& w, int row, 
     for (; k + 8 <= k1; k += 8) acc = _mm256_fmadd_ps(e4m3x8(p + k), _mm256_loadu_ps(x + k), acc);
     float block = hsum(acc) * 0x1p120f;
     for (; k < k1; ++k) block += e4m3_to_float(p[k]) * x[k];
-    total += block * e8m0_to_float(s[k0 / 128]);
+    total += block * ue8m0(s[k0 / 128]);
   }
   return total;
+}
+
+// FP4 codes of 16 bytes (32 columns) to int8 values times two, in column order: the table maps
+// code -> 2 * e2m1 value, so every value is an exact small integer.
+__attribute__((target("avx2,fma"))) void fp4x32_to_i8(const uint8_t* p, __m128i& first16, __m128i& last16) {
+  const __m128i table = _mm_setr_epi8(0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12);
+  const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  const __m128i mask = _mm_set1_epi8(15);
+  const __m128i lo = _mm_and_si128(bytes, mask), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+  first16 = _mm_shuffle_epi8(table, _mm_unpacklo_epi8(lo, hi));  // columns 0..15
+  last16 = _mm_shuffle_epi8(table, _mm_unpackhi_epi8(lo, hi));   // columns 16..31
 }
 
 __attribute__((target("avx2,fma"))) float row_dot_fp4(const Linear& w, int row, const float* x) {
   const uint8_t* p = w.data + static_cast<size_t>(row) * (w.in / 2);
   const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
-  const __m256 table = _mm256_setr_ps(0, 0.5f, 1, 1.5f, 2, 3, 4, 6);
-  const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
   __m256 total = _mm256_setzero_ps();
   for (int g = 0; g < w.in / 32; ++g) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int j = 0; j < 4; ++j) {
-      uint32_t u;
-      std::memcpy(&u, p + g * 16 + j * 4, 4);
-      // Lane i holds nibble i: byte b's low nibble is column 2b, its high nibble column 2b+1.
-      const __m256i codes = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(u)), shifts), _mm256_set1_epi32(15));
-      const __m256 mag = _mm256_permutevar8x32_ps(table, codes);
-      const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(codes, _mm256_set1_epi32(8)), 28);
-      const __m256 v = _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(mag), sign));
-      acc = _mm256_fmadd_ps(v, _mm256_loadu_ps(x + g * 32 + j * 8), acc);
-    }
-    total = _mm256_fmadd_ps(acc, _mm256_set1_ps(e8m0_to_float(s[g])), total);
+    __m128i a, b;
+    fp4x32_to_i8(p + g * 16, a, b);
+    const float* xg = x + g * 32;
+    __m256 acc = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(a)), _mm256_loadu_ps(xg));
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8))), _mm256_loadu_ps(xg + 8), acc);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), _mm256_loadu_ps(xg + 16), acc);
+    acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8))), _mm256_loadu_ps(xg + 24), acc);
+    total = _mm256_fmadd_ps(acc, _mm256_set1_ps(0.5f * ue8m0(s[g])), total);
   }
   return hsum(total);
 }
