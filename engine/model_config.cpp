@@ -57,7 +57,7 @@ const std::set<std::string> kInformationalKeys = {
     "architectures", "attention_dropout", "initializer_range", "torch_dtype", "dtype", "use_cache",
     "max_position_embeddings", "transformers_version", "auto_map", "pad_token_id",
     "output_router_logits", "router_aux_loss_coef", "router_jitter_noise", "aux_loss_alpha", "ep_size",
-    "seq_aux", "topk_method"};
+    "seq_aux", "topk_method", "kv_lora_rank"};
 
 // Keys this loader reads (or checks against the one value it implements).
 const std::set<std::string> kModelKeys = {
@@ -69,7 +69,7 @@ const std::set<std::string> kModelKeys = {
     "hc_sinkhorn_iters", "hc_eps", "rms_norm_eps", "rope_theta", "compress_rope_theta",
     "rope_scaling", "num_nextn_predict_layers", "compress_ratios", "quantization_config",
     "expert_dtype", "hidden_act", "attention_bias", "mlp_bias", "tie_word_embeddings",
-    "bos_token_id", "eos_token_id"};
+    "bos_token_id", "eos_token_id", "first_k_dense_replace", "n_group", "topk_group", "moe_layer_freq"};
 
 YarnScaling read_yarn(const json& rs, const std::string& where) {
   if (!rs.is_object()) throw std::runtime_error(where + ": key 'rope_scaling' must be an object");
@@ -140,6 +140,12 @@ ModelConfig parse_model_config(const std::string& json_text, const std::string& 
   r.expect("attention_bias", false);
   r.expect("mlp_bias", false);
   r.expect("tie_word_embeddings", false);
+  // V3-era keys that some V4 configs still carry: only their "every layer is a plain MoE
+  // without group-limited routing" values describe this architecture.
+  r.expect("first_k_dense_replace", 0);
+  r.expect("n_group", 1);
+  r.expect("topk_group", 1);
+  r.expect("moe_layer_freq", 1);
 
   ModelConfig c;
   c.vocab_size = r.positive_int("vocab_size");

@@ -78,6 +78,15 @@ TEST_CASE("config: unknown keys and unsupported values are named in the error") 
   bad = j;
   bad["o_groups"] = 3;
   CHECK_THAT(error_of(bad), Catch::Contains("'o_groups'"));
+  bad = j;
+  bad["n_group"] = 8;
+  CHECK_THAT(error_of(bad), Catch::Contains("'n_group'"));
+  auto legacy = j;  // V3-era keys with the values that describe V4
+  legacy["first_k_dense_replace"] = 0;
+  legacy["n_group"] = 1;
+  legacy["topk_group"] = 1;
+  legacy["kv_lora_rank"] = 512;
+  CHECK(error_of(legacy).empty());
   CHECK_THAT(error_of(nlohmann::json::array()), Catch::Contains("object"));
   try {
     parse_model_config("{\"model_type\": ", "cfg");
