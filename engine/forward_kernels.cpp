@@ -1,6 +1,12 @@
 #include "engine/forward_kernels.hpp"
 
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* placeholders
+// (GCC bug 105593, fixed in 13); the warning points into the header, so it is silenced there.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
+#pragma GCC diagnostic pop
 
 #include <cmath>
 #include <cstring>
@@ -170,21 +176,100 @@ __attribute__((target("avx2,fma"))) void expand_bf16(const Linear& w, int row, f
   }
 }
 
-const bool g_simd = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#define DSV4_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
+
+DSV4_AVX512 float row_dot_fp8_512(const Linear& w, int row, const float* x) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in;
+  const uint8_t* s = w.scale + static_cast<size_t>(row / 128) * w.scale_cols;
+  __m512 total = _mm512_setzero_ps();
+  float tail = 0;
+  for (int k0 = 0; k0 < w.in; k0 += 128) {
+    const int k1 = std::min(w.in, k0 + 128);
+    const float sc = ue8m0(s[k0 / 128]);
+    __m512 acc = _mm512_setzero_ps();
+    int k = k0;
+    for (; k + 16 <= k1; k += 16) {
+      const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k)));
+      const __m512i mag = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x7f)), 20);
+      const __m512i sign = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x80)), 24);
+      acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_or_si512(mag, sign)), _mm512_loadu_ps(x + k), acc);
+    }
+    total = _mm512_fmadd_ps(acc, _mm512_set1_ps(sc * 0x1p120f), total);
+    for (; k < k1; ++k) tail += e4m3_to_float(p[k]) * x[k] * sc;
+  }
+  return _mm512_reduce_add_ps(total) + tail;
+}
+
+DSV4_AVX512 float row_dot_fp4_512(const Linear& w, int row, const float* x) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * (w.in / 2);
+  const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
+  const __m512 table = _mm512_setr_ps(0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6);
+  const __m128i mask = _mm_set1_epi8(15);
+  __m512 total = _mm512_setzero_ps();
+  for (int g = 0; g < w.in / 32; ++g) {
+    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + g * 16));
+    const __m128i lo = _mm_and_si128(bytes, mask), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
+    const __m512 a = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi)), table);
+    const __m512 b = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_unpackhi_epi8(lo, hi)), table);
+    __m512 acc = _mm512_mul_ps(a, _mm512_loadu_ps(x + g * 32));
+    acc = _mm512_fmadd_ps(b, _mm512_loadu_ps(x + g * 32 + 16), acc);
+    total = _mm512_fmadd_ps(acc, _mm512_set1_ps(ue8m0(s[g])), total);
+  }
+  return _mm512_reduce_add_ps(total);
+}
+
+DSV4_AVX512 float row_dot_bf16_512(const Linear& w, int row, const float* x) {
+  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in * 2;
+  __m512 acc = _mm512_setzero_ps();
+  int k = 0;
+  for (; k + 16 <= w.in; k += 16) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * k));
+    acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)), _mm512_loadu_ps(x + k), acc);
+  }
+  float t = _mm512_reduce_add_ps(acc);
+  for (; k < w.in; ++k) {
+    uint16_t b;
+    std::memcpy(&b, p + 2 * k, 2);
+    t += bf16_to_float(b) * x[k];
+  }
+  return t;
+}
+
+KernelLevel detect() {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+    return KernelLevel::avx512;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return KernelLevel::avx2;
+  return KernelLevel::scalar;
+}
+
+const KernelLevel g_best = detect();
+KernelLevel g_level = g_best;
 
 }  // namespace
 
+KernelLevel best_kernel_level() { return g_best; }
+KernelLevel kernel_level() { return g_level; }
+void set_kernel_level(KernelLevel level) { g_level = std::min(level, g_best); }
+const char* kernel_level_name(KernelLevel level) {
+  return level == KernelLevel::avx512 ? "avx512" : level == KernelLevel::avx2 ? "avx2" : "scalar";
+}
+
 void expand_row(const Linear& w, int row, float* dst) {
-  if (g_simd && w.format == WeightFormat::FP8Block) return expand_fp8(w, row, dst);
-  if (g_simd && w.format == WeightFormat::FP4Group) return expand_fp4(w, row, dst);
-  if (g_simd && w.format == WeightFormat::BF16) return expand_bf16(w, row, dst);
+  const bool simd = g_level >= KernelLevel::avx2;
+  if (simd && w.format == WeightFormat::FP8Block) return expand_fp8(w, row, dst);
+  if (simd && w.format == WeightFormat::FP4Group) return expand_fp4(w, row, dst);
+  if (simd && w.format == WeightFormat::BF16) return expand_bf16(w, row, dst);
   w.dequantize_row(row, dst);
 }
 
-bool simd_kernels() { return g_simd; }
-
 float row_dot(const Linear& w, int row, const float* x) {
-  if (!g_simd) return row_dot_generic(w, row, x);
+  if (g_level == KernelLevel::scalar) return row_dot_generic(w, row, x);
+  if (g_level == KernelLevel::avx512) switch (w.format) {
+      case WeightFormat::BF16: return row_dot_bf16_512(w, row, x);
+      case WeightFormat::FP8Block: return row_dot_fp8_512(w, row, x);
+      case WeightFormat::FP4Group: return row_dot_fp4_512(w, row, x);
+      default: break;
+    }
   switch (w.format) {
     case WeightFormat::F32: return row_dot_f32(w, row, x);
     case WeightFormat::BF16: return row_dot_bf16(w, row, x);

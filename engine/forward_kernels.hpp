@@ -11,7 +11,12 @@ float row_dot(const Linear& w, int row, const float* x);
 // Linear::dequantize_row, vectorised: the same values bit for bit (every step is exact).
 void expand_row(const Linear& w, int row, float* dst);
 
-// True when the AVX2 kernels are in use (the CPU has AVX2 and FMA).
-bool simd_kernels();
+// Instruction sets of the kernels: the best the CPU has is used; tests and benchmarks may step
+// down to compare (set_kernel_level never goes above what the CPU supports).
+enum class KernelLevel { scalar, avx2, avx512 };
+KernelLevel best_kernel_level();
+KernelLevel kernel_level();
+void set_kernel_level(KernelLevel level);
+const char* kernel_level_name(KernelLevel level);
 
 }  // namespace dsv4::engine

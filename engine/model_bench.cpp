@@ -55,7 +55,7 @@ __attribute__((target("avx2,fma"))) double fma_loop(long iters) {
 }
 
 double fma_peak_gflops() {
-  if (!simd_kernels()) return 0;
+  if (best_kernel_level() < KernelLevel::avx2) return 0;
   const long iters = 20'000'000;
   const int threads = thread_count();
   double best = 0;
@@ -110,6 +110,38 @@ Active active_per_token(const ModelWeights& m) {
   return a;
 }
 
+// Single-thread GB/s of the fused decode kernel on each stored format, per kernel level, best
+// of interleaved rounds (so load from other processes hits every level alike).
+void kernel_table(const ModelWeights& m) {
+  const BlockWeights& b = m.layers.back();
+  const std::pair<const char*, const Linear*> mats[] = {
+      {"fp8 wq_b", &b.attn.wq_b}, {"fp4 expert w1", &b.moe.experts[0].w1}, {"bf16 head", &m.head}};
+  std::vector<float> x(std::max({b.attn.wq_b.in, b.moe.experts[0].w1.in, m.head.in}), 0.5f);
+  const KernelLevel saved = kernel_level();
+  std::map<std::pair<int, int>, double> best;
+  for (int round = 0; round < 3; ++round)
+    for (int level = 0; level <= static_cast<int>(best_kernel_level()); ++level) {
+      set_kernel_level(static_cast<KernelLevel>(level));
+      for (int i = 0; i < 3; ++i) {
+        const Linear& w = *mats[i].second;
+        const int rows = std::min(w.out, 4096);
+        float sink = 0;
+        const auto t = Clock::now();
+        for (int r = 0; r < rows; ++r) sink += row_dot(w, r, x.data());
+        const double gbs = static_cast<double>(w.stored_bytes()) * rows / w.out / seconds_since(t) / 1e9;
+        if (sink == 12345.0f) std::cout << "";
+        best[{level, i}] = std::max(best[{level, i}], gbs);
+      }
+    }
+  set_kernel_level(saved);
+  std::cout << "decode kernel, one thread (GB/s of stored weights):";
+  for (int level = 0; level <= static_cast<int>(best_kernel_level()); ++level) {
+    std::cout << "\n  " << kernel_level_name(static_cast<KernelLevel>(level)) << ":";
+    for (int i = 0; i < 3; ++i) std::cout << " " << mats[i].first << " " << best[{level, i}];
+  }
+  std::cout << "\n";
+}
+
 }  // namespace
 
 int bench_engine_command(const std::vector<std::string>& args) {
@@ -120,21 +152,23 @@ int bench_engine_command(const std::vector<std::string>& args) {
     else if (args[i] == "--decode") decode_tokens = std::stoi(args[i + 1]);
     else if (args[i] == "--prefill") prefill_tokens = std::stoi(args[i + 1]);
     else if (args[i] == "--threads") set_thread_count(std::stoi(args[i + 1]));
+    else if (args[i] == "--kernels") set_kernel_level(args[i + 1] == "scalar" ? KernelLevel::scalar : args[i + 1] == "avx2" ? KernelLevel::avx2 : KernelLevel::avx512);
     else throw std::invalid_argument("unexpected argument '" + args[i] + "'");
   }
   if (model_dir.empty() || args.size() % 2) {
-    std::cerr << "usage: dsv4 bench engine --model DIR [--decode N] [--prefill N] [--threads N]\n"
+    std::cerr << "usage: dsv4 bench engine --model DIR [--decode N] [--prefill N] [--threads N] [--kernels scalar|avx2|avx512]\n"
                  "Use a synth model (dsv4 model synth) of a realistic shape.\n";
     return 2;
   }
   const double bw = stream_copy_gbs();
   const double peak = fma_peak_gflops();
-  std::cout << "threads " << thread_count() << ", AVX2 kernels " << (simd_kernels() ? "on" : "off") << "\n";
+  std::cout << "threads " << thread_count() << ", kernels " << kernel_level_name(kernel_level()) << "\n";
   std::cout << "memory bandwidth (copy): " << bw << " GB/s\nFMA peak: " << peak << " GFLOP/s\n";
 
   const auto model = load_model(model_dir);
   const ModelConfig& c = model->config;
   const Active act = active_per_token(*model);
+  kernel_table(*model);
   std::cout << "model: " << c.num_layers << " layers, hidden " << c.hidden_size << ", " << c.n_routed_experts
             << " experts; checkpoint " << model->stored_bytes() / 1e9 << " GB; active weights per token "
             << act.bytes / 1e9 << " GB\n";

@@ -13,8 +13,19 @@ using namespace dsv4::engine;
 
 namespace {
 
-// The fused kernel against expand-then-dot in double precision.
+// The fused kernel against expand-then-dot in double precision, at every kernel level the CPU has.
+void check_rows_at_level(const Linear& w);
 void check_rows(const Linear& w) {
+  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512}) {
+    if (level > best_kernel_level()) continue;
+    set_kernel_level(level);
+    INFO("kernels " << kernel_level_name(level));
+    check_rows_at_level(w);
+  }
+  set_kernel_level(best_kernel_level());
+}
+
+void check_rows_at_level(const Linear& w) {
   std::vector<float> x(w.in), row(w.in);
   for (int k = 0; k < w.in; ++k) x[k] = std::sin(0.37f * k) + 0.1f;
   for (int r = 0; r < w.out; ++r) {
