@@ -110,6 +110,12 @@ Active active_per_token(const ModelWeights& m) {
   return a;
 }
 
+KernelLevel parse_kernel_level(const std::string& name) {
+  for (KernelLevel l : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512})
+    if (name == kernel_level_name(l)) return l;
+  throw std::invalid_argument("--kernels '" + name + "' is not one of scalar, avx2, avx512");
+}
+
 // Single-thread GB/s of the fused decode kernel on each stored format, per kernel level, best
 // of interleaved rounds (so load from other processes hits every level alike).
 void kernel_table(const ModelWeights& m) {
@@ -152,7 +158,7 @@ int bench_engine_command(const std::vector<std::string>& args) {
     else if (args[i] == "--decode") decode_tokens = std::stoi(args[i + 1]);
     else if (args[i] == "--prefill") prefill_tokens = std::stoi(args[i + 1]);
     else if (args[i] == "--threads") set_thread_count(std::stoi(args[i + 1]));
-    else if (args[i] == "--kernels") set_kernel_level(args[i + 1] == "scalar" ? KernelLevel::scalar : args[i + 1] == "avx2" ? KernelLevel::avx2 : KernelLevel::avx512);
+    else if (args[i] == "--kernels") set_kernel_level(parse_kernel_level(args[i + 1]));
     else throw std::invalid_argument("unexpected argument '" + args[i] + "'");
   }
   if (model_dir.empty() || args.size() % 2) {
