@@ -74,7 +74,11 @@ TEST_CASE("kernels: widths that are not multiples of the vector length") {
 TEST_CASE("kernels: batched matmul over odd row and token counts and row ranges") {
   Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
   const Linear w = load_linear(ck, "layers.0.attn.wq_a", 160, 192);
+  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512})
   for (int n : {1, 2, 3, 5}) {
+    if (level > best_kernel_level()) continue;
+    set_kernel_level(level);
+    INFO("kernels " << kernel_level_name(level));
     std::vector<float> x(static_cast<size_t>(n) * w.in);
     for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
     const int b = 3, e = 158;  // 155 rows: not a multiple of four
@@ -93,6 +97,7 @@ TEST_CASE("kernels: batched matmul over odd row and token counts and row ranges"
       }
     }
   }
+  set_kernel_level(best_kernel_level());
 }
 
 TEST_CASE("kernels: vectorised row expansion is bit-identical to the reference dequantization") {
