@@ -2,6 +2,7 @@
 #include <set>
 
 #include "engine/forward.hpp"
+#include "engine/forward_kernels.hpp"
 #include "tests/engine/golden_v4.hpp"
 
 using namespace dsv4::engine;
@@ -123,4 +124,24 @@ TEST_CASE("decode state: serialise, restore and continue equals the uninterrupte
   CHECK_THROWS_WITH(deserialize_state(bytes + "x", model->config), Catch::Contains("trailing"));
   auto other = load_model(golden_v4_dir("case1_mixed_yarn"));
   CHECK_THROWS_WITH(deserialize_state(bytes, other->config), Catch::Contains("different model shape"));
+}
+
+TEST_CASE("forward: the quantized case decodes within tolerance at every kernel level") {
+  const std::string dir = golden_v4_dir("case4_quantized_checkpoint");
+  auto model = load_model(dir);
+  const auto ids = read_golden_ids("case4_quantized_checkpoint");
+  const auto golden = read_f32(dir + "/decode_logits.f32");
+  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512}) {
+    if (level > best_kernel_level()) continue;
+    set_kernel_level(level);
+    INFO("kernels " << kernel_level_name(level));
+    DecodeState st = empty_state(model->config);
+    std::vector<float> logits = forward(*model, st, slice(ids, 0, 150)).logits;
+    for (size_t i = 150; i < ids.size(); ++i) {
+      auto r = forward(*model, st, {ids[i]}).logits;
+      logits.insert(logits.end(), r.begin(), r.end());
+    }
+    CHECK(max_abs_diff(logits, golden) < 1e-4f);
+  }
+  set_kernel_level(best_kernel_level());
 }
