@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "engine/dsml_bench.hpp"
+#include "engine/model_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "tools/bench_search.hpp"
 
@@ -24,6 +25,8 @@ const Bench kBenches[] = {
      engine::bench_tokenize_command},
     {"parse", "[--mb N]                                     streaming DSML parser against a single-shot parse",
      engine::bench_parse_command},
+    {"engine", "--model DIR [--decode N] [--prefill N]  forward pass against bandwidth and FMA peak",
+     engine::bench_engine_command},
 };
 
 void print_usage(std::ostream& out) {

@@ -7,6 +7,7 @@
 
 #include "agent/bench.hpp"
 #include "engine/encoding_cli.hpp"
+#include "engine/model_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "sandbox/cli.hpp"
 #include "tools/cli.hpp"
@@ -30,10 +31,15 @@ constexpr const char* kHelp =
     "  detokenize --tokenizer DIR --ids J   the text of a JSON array of token ids\n"
     "  encode --messages FILE [...]         render a conversation into the V4 prompt\n"
     "  parse --input FILE [--tolerant]      parse a completion into an assistant message\n"
+    "local engine (CPU):\n"
+    "  logits --model DIR --ids FILE --out FILE [--prefill N] [--mtp FILE]   model logits\n"
+    "  model synth --config FILE --out DIR [--dtype D]   random-weight V4 checkpoint\n"
+    "  generate --model DIR (-p PROMPT | --messages FILE) [--chat]   stream generated text\n"
     "benchmarks (each against a peer measured in the same run):\n"
     "  bench search DIR PATTERN             code search against ripgrep\n"
     "  bench tokenize                       tokenizer speed against the npm reference\n"
     "  bench parse                          streaming DSML parser against a single-shot parse\n"
+    "  bench engine --model DIR             forward pass against memory bandwidth and FMA peak\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -51,6 +57,9 @@ const Command kCommands[] = {
     {"detokenize", dsv4::engine::detokenize_command},
     {"encode", dsv4::engine::encode_command},
     {"parse", dsv4::engine::parse_command},
+    {"logits", dsv4::engine::logits_command},
+    {"model", dsv4::engine::model_command},
+    {"generate", dsv4::engine::generate_command},
     {"bench", dsv4::agent::bench_command},
 };
 

@@ -1,0 +1,478 @@
+#include "engine/forward.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <stdexcept>
+
+#include "engine/forward_matmul.hpp"
+
+namespace dsv4::engine {
+namespace {
+
+using Vec = std::vector<float>;
+
+float sigmoid(float x) { return 1.0f / (1.0f + std::exp(-x)); }
+
+// x <- x * rsqrt(mean(x^2) + eps) * w (w may be null: no weight).
+void rms_norm(float* x, int n, const float* w, float eps) {
+  double ss = 0;
+  for (int i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  const float r = 1.0f / std::sqrt(static_cast<float>(ss / n) + eps);
+  for (int i = 0; i < n; ++i) x[i] = w ? x[i] * r * w[i] : x[i] * r;
+}
+
+void rms_norm_rows(Vec& x, int width, const Vec& w, float eps) {
+  for (size_t r = 0; r < x.size() / width; ++r) rms_norm(x.data() + r * width, width, w.data(), eps);
+}
+
+// Rotary frequencies of one attention type (§5).
+struct Rope {
+  Vec freq;  // [r/2]
+  int dim = 0;
+
+  // Rotates the last `dim` channels of x[0..width) by angle sign*pos*f_i, pairs interleaved.
+  void apply(float* x, int width, int64_t pos, float sign = 1) const {
+    float* p = x + width - dim;
+    const float fpos = static_cast<float>(pos);
+    for (int i = 0; i < dim / 2; ++i) {
+      const float a = fpos * freq[i];
+      const float c = std::cos(a), s = sign * std::sin(a);
+      const float u = p[2 * i], v = p[2 * i + 1];
+      p[2 * i] = u * c - v * s;
+      p[2 * i + 1] = u * s + v * c;
+    }
+  }
+};
+
+Rope make_rope(int r, double base, const YarnScaling* yarn) {
+  Rope rope;
+  rope.dim = r;
+  for (int i = 0; i < r / 2; ++i) rope.freq.push_back(static_cast<float>(1.0 / std::pow(base, 2.0 * i / r)));
+  if (yarn && yarn->enabled) {
+    const double two_pi = 2 * M_PI;
+    double lo = std::floor(r * std::log(yarn->original_max_position / (yarn->beta_fast * two_pi)) / (2 * std::log(base)));
+    double hi = std::ceil(r * std::log(yarn->original_max_position / (yarn->beta_slow * two_pi)) / (2 * std::log(base)));
+    lo = std::max(lo, 0.0);
+    hi = std::min(hi, r - 1.0);
+    if (lo == hi) hi += 0.001;
+    for (int i = 0; i < r / 2; ++i) {
+      const float t = static_cast<float>(std::clamp((i - lo) / (hi - lo), 0.0, 1.0));
+      const float f = rope.freq[i];
+      rope.freq[i] = f / static_cast<float>(yarn->factor) * t + f * (1 - t);
+    }
+  }
+  return rope;
+}
+
+struct Ctx {
+  const ModelWeights& m;
+  const ModelConfig& c;
+  Rope main_rope, compress_rope;
+  float eps;
+
+  explicit Ctx(const ModelWeights& mw)
+      : m(mw), c(mw.config), main_rope(make_rope(c.rope_dim, c.rope_theta, nullptr)),
+        compress_rope(make_rope(c.rope_dim, c.compress_rope_theta, &c.yarn)), eps(static_cast<float>(c.rms_norm_eps)) {}
+  const Rope& rope(int ratio) const { return ratio ? compress_rope : main_rope; }
+};
+
+// §2: mixes the n streams of each token into one block input; returns post [n] and M [n*n].
+void hc_pre(const Ctx& cx, const HyperConnection& hc, const float* X, int ntok, Vec& x, Vec& post, Vec& M) {
+  const int n = cx.c.hc_mult, D = cx.c.hidden_size, nD = n * D, mixes = (2 + n) * n;
+  const float heps = static_cast<float>(cx.c.hc_eps);
+  x.assign(static_cast<size_t>(ntok) * D, 0);
+  post.resize(static_cast<size_t>(ntok) * n);
+  M.resize(static_cast<size_t>(ntok) * n * n);
+  parallel_for(ntok, [&](size_t b, size_t e) {
+    Vec mix(mixes);
+    for (size_t t = b; t < e; ++t) {
+      const float* f = X + t * nD;
+      double ss = 0;
+      for (int i = 0; i < nD; ++i) ss += static_cast<double>(f[i]) * f[i];
+      const float r = 1.0f / std::sqrt(static_cast<float>(ss / nD) + cx.eps);
+      for (int j = 0; j < mixes; ++j) mix[j] = dot(hc.fn.data() + static_cast<size_t>(j) * nD, f, nD) * r;
+      float* pt = post.data() + t * n;
+      float* Mt = M.data() + t * n * n;
+      float pre[16];
+      for (int i = 0; i < n; ++i) {
+        pre[i] = sigmoid(mix[i] * hc.scale[0] + hc.base[i]) + heps;
+        pt[i] = 2 * sigmoid(mix[n + i] * hc.scale[1] + hc.base[n + i]);
+      }
+      for (int j = 0; j < n; ++j) {
+        float* row = Mt + j * n;
+        float mx = -INFINITY;
+        for (int k = 0; k < n; ++k) {
+          row[k] = mix[2 * n + j * n + k] * hc.scale[2] + hc.base[2 * n + j * n + k];
+          mx = std::max(mx, row[k]);
+        }
+        float s = 0;
+        for (int k = 0; k < n; ++k) s += (row[k] = std::exp(row[k] - mx));
+        for (int k = 0; k < n; ++k) row[k] = row[k] / s + heps;
+      }
+      auto normalize_columns = [&] {
+        for (int k = 0; k < n; ++k) {
+          float s = 0;
+          for (int j = 0; j < n; ++j) s += Mt[j * n + k];
+          for (int j = 0; j < n; ++j) Mt[j * n + k] /= s + heps;
+        }
+      };
+      normalize_columns();
+      for (int it = 1; it < cx.c.hc_sinkhorn_iters; ++it) {
+        for (int j = 0; j < n; ++j) {
+          float s = 0;
+          for (int k = 0; k < n; ++k) s += Mt[j * n + k];
+          for (int k = 0; k < n; ++k) Mt[j * n + k] /= s + heps;
+        }
+        normalize_columns();
+      }
+      float* xt = x.data() + t * D;
+      for (int i = 0; i < n; ++i)
+        for (int d = 0; d < D; ++d) xt[d] += pre[i] * f[i * D + d];
+    }
+  });
+}
+
+// §3: X[k] <- post[k] * y + sum_j M[j][k] X[j].
+void hc_post(const Ctx& cx, float* X, int ntok, const Vec& y, const Vec& post, const Vec& M) {
+  const int n = cx.c.hc_mult, D = cx.c.hidden_size;
+  Vec out(static_cast<size_t>(n) * D);
+  for (int t = 0; t < ntok; ++t) {
+    float* Xt = X + static_cast<size_t>(t) * n * D;
+    const float* Mt = M.data() + static_cast<size_t>(t) * n * n;
+    for (int k = 0; k < n; ++k)
+      for (int d = 0; d < D; ++d) {
+        float s = post[t * n + k] * y[static_cast<size_t>(t) * D + d];
+        for (int j = 0; j < n; ++j) s += Mt[j * n + k] * Xt[j * D + d];
+        out[k * D + d] = s;
+      }
+    std::copy(out.begin(), out.end(), Xt);
+  }
+}
+
+// §7: feeds the chunk's tokens (normed block input xn [ntok, D]) to a compressor; complete windows
+// append entries to st.entries.
+void compress(const Ctx& cx, const Compressor& w, CompressorState& st, const Vec& xn, int ntok, int64_t p0) {
+  const int m = w.ratio, dc = w.dim, width = w.width();
+  Vec K(static_cast<size_t>(ntok) * width), G(K.size());
+  matmul(w.wkv, xn.data(), ntok, K.data());
+  matmul(w.wgate, xn.data(), ntok, G.data());
+  for (int i = 0; i < ntok; ++i) {
+    const int64_t p = p0 + i;
+    const float* ape = w.ape.data() + static_cast<size_t>(p % m) * width;
+    st.k.insert(st.k.end(), K.begin() + static_cast<size_t>(i) * width, K.begin() + static_cast<size_t>(i + 1) * width);
+    for (int ch = 0; ch < width; ++ch) st.g.push_back(G[static_cast<size_t>(i) * width + ch] + ape[ch]);
+    if (p % m != m - 1) continue;
+    const int64_t win = p / m;
+    Vec entry(dc);
+    // Slots: (row offset into the pending buffer, channel offset) pairs.
+    std::vector<std::pair<size_t, int>> slots;
+    if (m == 4) {
+      if (win > 0)
+        for (int s = 0; s < m; ++s) slots.push_back({static_cast<size_t>((win - 1) * m + s - st.first_pos), 0});
+      for (int s = 0; s < m; ++s) slots.push_back({static_cast<size_t>(win * m + s - st.first_pos), dc});
+    } else {
+      for (int s = 0; s < m; ++s) slots.push_back({static_cast<size_t>(win * m + s - st.first_pos), 0});
+    }
+    Vec wt(slots.size());
+    for (int ch = 0; ch < dc; ++ch) {
+      float mx = -INFINITY;
+      for (size_t s = 0; s < slots.size(); ++s) mx = std::max(mx, st.g[slots[s].first * width + slots[s].second + ch]);
+      float z = 0, acc = 0;
+      for (size_t s = 0; s < slots.size(); ++s) {
+        const float e = std::exp(st.g[slots[s].first * width + slots[s].second + ch] - mx);
+        z += e;
+        acc += e * st.k[slots[s].first * width + slots[s].second + ch];
+      }
+      entry[ch] = acc / z;
+    }
+    rms_norm(entry.data(), dc, w.norm.data(), cx.eps);
+    cx.compress_rope.apply(entry.data(), dc, win * m);
+    st.entries.insert(st.entries.end(), entry.begin(), entry.end());
+    // Keep only the rows a later entry still reads (the overlap half of this window for m = 4).
+    const int64_t keep_from = m == 4 ? win * m : (win + 1) * m;
+    const size_t drop = static_cast<size_t>(keep_from - st.first_pos) * width;
+    st.k.erase(st.k.begin(), st.k.begin() + drop);
+    st.g.erase(st.g.begin(), st.g.begin() + drop);
+    st.first_pos = keep_from;
+  }
+}
+
+// §8: the compressed entries each query of the chunk may see.
+std::vector<std::vector<int>> indexer_select(const Ctx& cx, const Indexer& ix, LayerState& st, const Vec& xn,
+                                             const Vec& qr, int ntok, int64_t p0) {
+  const int nI = cx.c.index_heads, c = cx.c.index_head_dim;
+  compress(cx, ix.compressor, st.index_compressor, xn, ntok, p0);
+  Vec q(static_cast<size_t>(ntok) * nI * c), w(static_cast<size_t>(ntok) * nI);
+  matmul(ix.wq_b, qr.data(), ntok, q.data());
+  matmul(ix.weights_proj, xn.data(), ntok, w.data());
+  const float wscale = 1.0f / std::sqrt(static_cast<float>(c)) / std::sqrt(static_cast<float>(nI));
+  std::vector<std::vector<int>> picks(ntok);
+  const float* keys = st.index_compressor.entries.data();
+  parallel_for(ntok, [&](size_t b, size_t e) {
+    std::vector<std::pair<float, int>> scored;
+    for (size_t t = b; t < e; ++t) {
+      const int64_t pos = p0 + t;
+      const int valid = static_cast<int>((pos + 1) / 4);
+      float* qt = q.data() + t * nI * c;
+      for (int h = 0; h < nI; ++h) cx.compress_rope.apply(qt + h * c, c, pos);
+      scored.clear();
+      for (int s = 0; s < valid; ++s) {
+        float score = 0;
+        for (int h = 0; h < nI; ++h)
+          score += w[t * nI + h] * wscale * std::max(0.0f, dot(qt + h * c, keys + static_cast<size_t>(s) * c, c));
+        scored.push_back({score, s});
+      }
+      const int k = std::min(cx.c.index_topk, valid);
+      std::partial_sort(scored.begin(), scored.begin() + k, scored.end(),
+                        [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+      for (int i = 0; i < k; ++i) picks[t].push_back(scored[i].second);
+    }
+  });
+  return picks;
+}
+
+// §6: attention of the chunk's tokens; returns [ntok, D].
+Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Vec& xn, int ntok, int64_t p0,
+              std::vector<std::vector<int>>* picks_out) {
+  const ModelConfig& c = cx.c;
+  const int H = c.num_heads, d = c.head_dim, D = c.hidden_size, W = c.sliding_window;
+  const Rope& rope = cx.rope(a.ratio);
+  Vec qr(static_cast<size_t>(ntok) * c.q_lora_rank);
+  matmul(a.wq_a, xn.data(), ntok, qr.data());
+  rms_norm_rows(qr, c.q_lora_rank, a.q_norm, cx.eps);
+  Vec q(static_cast<size_t>(ntok) * H * d);
+  matmul(a.wq_b, qr.data(), ntok, q.data());
+  for (int t = 0; t < ntok; ++t)
+    for (int h = 0; h < H; ++h) {
+      float* qh = q.data() + (static_cast<size_t>(t) * H + h) * d;
+      rms_norm(qh, d, nullptr, cx.eps);
+      rope.apply(qh, d, p0 + t);
+    }
+  Vec kv(static_cast<size_t>(ntok) * d);
+  matmul(a.wkv, xn.data(), ntok, kv.data());
+  rms_norm_rows(kv, d, a.kv_norm, cx.eps);
+  for (int t = 0; t < ntok; ++t) rope.apply(kv.data() + static_cast<size_t>(t) * d, d, p0 + t);
+
+  // Window keys for positions [lo, p0 + ntok): remembered ones from the ring, then this chunk's.
+  const int64_t lo = std::max<int64_t>(0, p0 - W + 1);
+  Vec win(static_cast<size_t>(p0 + ntok - lo) * d);
+  for (int64_t p = lo; p < p0; ++p)
+    std::copy_n(st.window.begin() + (p % W) * d, d, win.begin() + (p - lo) * d);
+  std::copy(kv.begin(), kv.end(), win.begin() + (p0 - lo) * d);
+  for (int64_t p = std::max(p0, p0 + ntok - W); p < p0 + ntok; ++p)
+    std::copy_n(kv.begin() + (p - p0) * d, d, st.window.begin() + (p % W) * d);
+
+  std::vector<std::vector<int>> picks;
+  if (a.ratio) compress(cx, *a.compressor, st.compressor, xn, ntok, p0);
+  if (a.ratio == 4) picks = indexer_select(cx, *a.indexer, st, xn, qr, ntok, p0);
+  const float* entries = st.compressor.entries.data();
+
+  Vec o(static_cast<size_t>(ntok) * H * d);
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  parallel_for(static_cast<size_t>(ntok) * H, [&](size_t b, size_t e) {
+    std::vector<const float*> keys;
+    Vec logit;
+    for (size_t th = b; th < e; ++th) {
+      const int t = static_cast<int>(th / H), h = static_cast<int>(th % H);
+      const int64_t pos = p0 + t;
+      keys.clear();
+      for (int64_t p = std::max<int64_t>(0, pos - W + 1); p <= pos; ++p) keys.push_back(win.data() + (p - lo) * d);
+      if (a.ratio == 128)
+        for (int64_t w = 0; w < (pos + 1) / 128; ++w) keys.push_back(entries + w * d);
+      if (a.ratio == 4)
+        for (int w : picks[t]) keys.push_back(entries + static_cast<size_t>(w) * d);
+      const float* qh = q.data() + th * d;
+      logit.resize(keys.size());
+      float mx = a.sink[h];
+      for (size_t j = 0; j < keys.size(); ++j) mx = std::max(mx, logit[j] = dot(qh, keys[j], d) * scale);
+      float z = std::exp(a.sink[h] - mx);
+      float* oh = o.data() + th * d;
+      std::fill(oh, oh + d, 0.0f);
+      for (size_t j = 0; j < keys.size(); ++j) {
+        const float pj = std::exp(logit[j] - mx);
+        z += pj;
+        for (int i = 0; i < d; ++i) oh[i] += pj * keys[j][i];
+      }
+      for (int i = 0; i < d; ++i) oh[i] /= z;
+      rope.apply(oh, d, pos, -1);
+    }
+  });
+  if (picks_out) *picks_out = std::move(picks);
+
+  // Grouped low-rank output projection.
+  const int G = c.o_groups, R = c.o_lora_rank, gw = H * d / G;
+  Vec og(static_cast<size_t>(ntok) * gw), ug(static_cast<size_t>(ntok) * R), u(static_cast<size_t>(ntok) * G * R);
+  for (int g = 0; g < G; ++g) {
+    for (int t = 0; t < ntok; ++t)
+      std::copy_n(o.begin() + static_cast<size_t>(t) * H * d + static_cast<size_t>(g) * gw, gw, og.begin() + static_cast<size_t>(t) * gw);
+    matmul(a.wo_a, og.data(), ntok, ug.data(), g * R, (g + 1) * R);
+    for (int t = 0; t < ntok; ++t)
+      std::copy_n(ug.begin() + static_cast<size_t>(t) * R, R, u.begin() + static_cast<size_t>(t) * G * R + static_cast<size_t>(g) * R);
+  }
+  Vec out(static_cast<size_t>(ntok) * D);
+  matmul(a.wo_b, u.data(), ntok, out.data());
+  return out;
+}
+
+// Clamped SwiGLU expert on the rows of x [rows, D]; returns [rows, D].
+Vec run_expert(const Ctx& cx, const Expert& e, const Vec& x, int rows) {
+  const int I = cx.c.moe_intermediate, D = cx.c.hidden_size;
+  const float limit = static_cast<float>(cx.c.swiglu_limit);
+  Vec a(static_cast<size_t>(rows) * I), b(a.size());
+  matmul(e.w1, x.data(), rows, a.data());
+  matmul(e.w3, x.data(), rows, b.data());
+  for (size_t i = 0; i < a.size(); ++i) {
+    float u = a[i], v = b[i];
+    if (limit > 0) {
+      u = std::min(u, limit);
+      v = std::clamp(v, -limit, limit);
+    }
+    a[i] = u / (1 + std::exp(-u)) * v;
+  }
+  Vec y(static_cast<size_t>(rows) * D);
+  matmul(e.w2, a.data(), rows, y.data());
+  return y;
+}
+
+// §9: returns [ntok, D].
+Vec moe(const Ctx& cx, const MoeWeights& mw, const Vec& xn, const int32_t* ids, int ntok) {
+  const ModelConfig& c = cx.c;
+  const int E = c.n_routed_experts, K = c.experts_per_token, D = c.hidden_size;
+  Vec logits(static_cast<size_t>(ntok) * E);
+  matmul(mw.gate, xn.data(), ntok, logits.data());
+  std::vector<std::vector<std::pair<int, float>>> routed(E);  // expert -> (token, weight)
+  for (int t = 0; t < ntok; ++t) {
+    float* s = logits.data() + static_cast<size_t>(t) * E;
+    for (int e = 0; e < E; ++e) {
+      const float x = s[e];
+      s[e] = std::sqrt(x > 20 ? x : std::log1p(std::exp(x)));
+    }
+    std::vector<int> sel(K);
+    if (mw.hash_routed) {
+      std::copy_n(mw.tid2eid.begin() + static_cast<size_t>(ids[t]) * K, K, sel.begin());
+    } else {
+      std::vector<int> order(E);
+      std::iota(order.begin(), order.end(), 0);
+      std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](int a, int b) {
+        const float sa = s[a] + mw.gate_bias[a], sb = s[b] + mw.gate_bias[b];
+        return sa > sb || (sa == sb && a < b);
+      });
+      std::copy_n(order.begin(), K, sel.begin());
+    }
+    float sum = 0;
+    for (int e : sel) sum += s[e];
+    for (int e : sel) routed[e].push_back({t, s[e] / sum * static_cast<float>(c.routed_scaling)});
+  }
+  Vec out = run_expert(cx, mw.shared, xn, ntok);
+  for (int e = 0; e < E; ++e) {
+    if (routed[e].empty()) continue;
+    const int rows = static_cast<int>(routed[e].size());
+    Vec x(static_cast<size_t>(rows) * D);
+    for (int r = 0; r < rows; ++r) std::copy_n(xn.begin() + static_cast<size_t>(routed[e][r].first) * D, D, x.begin() + static_cast<size_t>(r) * D);
+    Vec y = run_expert(cx, mw.experts[e], x, rows);
+    for (int r = 0; r < rows; ++r) {
+      float* o = out.data() + static_cast<size_t>(routed[e][r].first) * D;
+      const float wgt = routed[e][r].second;
+      for (int i = 0; i < D; ++i) o[i] += wgt * y[static_cast<size_t>(r) * D + i];
+    }
+  }
+  return out;
+}
+
+// §3: one decoder layer over the chunk's streams X [ntok, n, D].
+void block(const Ctx& cx, const BlockWeights& bw, LayerState& st, Vec& X, const int32_t* ids, int ntok, int64_t p0,
+           std::vector<std::vector<int>>* picks) {
+  Vec x, post, M;
+  hc_pre(cx, bw.hc_attn, X.data(), ntok, x, post, M);
+  rms_norm_rows(x, cx.c.hidden_size, bw.attn_norm, cx.eps);
+  Vec y = attention(cx, bw.attn, st, x, ntok, p0, picks);
+  hc_post(cx, X.data(), ntok, y, post, M);
+  hc_pre(cx, bw.hc_ffn, X.data(), ntok, x, post, M);
+  rms_norm_rows(x, cx.c.hidden_size, bw.ffn_norm, cx.eps);
+  Vec z = moe(cx, bw.moe, x, ids, ntok);
+  hc_post(cx, X.data(), ntok, z, post, M);
+}
+
+// §4: final hyper-connection head and vocabulary projection.
+Vec head(const Ctx& cx, const HeadMix& hm, const Vec& norm, const Vec& X, int ntok) {
+  const int n = cx.c.hc_mult, D = cx.c.hidden_size, nD = n * D;
+  const float heps = static_cast<float>(cx.c.hc_eps);
+  Vec h(static_cast<size_t>(ntok) * D, 0);
+  for (int t = 0; t < ntok; ++t) {
+    const float* f = X.data() + static_cast<size_t>(t) * nD;
+    double ss = 0;
+    for (int i = 0; i < nD; ++i) ss += static_cast<double>(f[i]) * f[i];
+    const float r = 1.0f / std::sqrt(static_cast<float>(ss / nD) + cx.eps);
+    for (int i = 0; i < n; ++i) {
+      const float p = sigmoid(dot(hm.fn.data() + static_cast<size_t>(i) * nD, f, nD) * r * hm.scale[0] + hm.base[i]) + heps;
+      for (int k = 0; k < D; ++k) h[static_cast<size_t>(t) * D + k] += p * f[i * D + k];
+    }
+  }
+  rms_norm_rows(h, D, norm, cx.eps);
+  Vec logits(static_cast<size_t>(ntok) * cx.c.vocab_size);
+  matmul(cx.m.head, h.data(), ntok, logits.data());
+  return logits;
+}
+
+void check_ids(const ModelConfig& c, const std::vector<int32_t>& ids) {
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (ids[i] < 0 || ids[i] >= c.vocab_size)
+      throw std::runtime_error("token id " + std::to_string(ids[i]) + " at index " + std::to_string(i) +
+                               " is outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+}
+
+}  // namespace
+
+ForwardOutput forward(const ModelWeights& model, DecodeState& state, const std::vector<int32_t>& ids,
+                      const ForwardRequest& want) {
+  const Ctx cx(model);
+  const ModelConfig& c = cx.c;
+  check_ids(c, ids);
+  const int ntok = static_cast<int>(ids.size());
+  const int n = c.hc_mult, D = c.hidden_size;
+  ForwardOutput out;
+  if (ntok == 0) return out;
+  Vec X(static_cast<size_t>(ntok) * n * D);
+  Vec row(D);
+  for (int t = 0; t < ntok; ++t) {
+    model.embed.dequantize_row(ids[t], row.data());
+    for (int i = 0; i < n; ++i) std::copy(row.begin(), row.end(), X.begin() + (static_cast<size_t>(t) * n + i) * D);
+  }
+  for (int l = 0; l < c.num_layers; ++l) {
+    std::vector<std::vector<int>> picks;
+    block(cx, model.layers[l], state.layers[l], X, ids.data(), ntok, state.pos, &picks);
+    if (want.indexer_picks && model.layers[l].attn.ratio == 4) out.indexer_picks[l] = std::move(picks);
+  }
+  state.pos += ntok;
+  if (want.logits) out.logits = head(cx, model.hc_head, model.norm, X, ntok);
+  if (want.streams) out.streams = std::move(X);
+  return out;
+}
+
+std::vector<float> forward_mtp(const ModelWeights& model, DecodeState& state, const std::vector<float>& streams,
+                               const std::vector<int32_t>& next_ids) {
+  if (!model.mtp) throw std::runtime_error("this model has no MTP layer (num_nextn_predict_layers = 0)");
+  const Ctx cx(model);
+  const ModelConfig& c = cx.c;
+  check_ids(c, next_ids);
+  const MtpWeights& mt = *model.mtp;
+  const int ntok = static_cast<int>(next_ids.size()), n = c.hc_mult, D = c.hidden_size;
+  if (streams.size() < static_cast<size_t>(ntok) * n * D) throw std::runtime_error("forward_mtp: fewer streams than next ids");
+  Vec ev(static_cast<size_t>(ntok) * D), hv(static_cast<size_t>(ntok) * n * D);
+  for (int t = 0; t < ntok; ++t) model.embed.dequantize_row(next_ids[t], ev.data() + static_cast<size_t>(t) * D);
+  rms_norm_rows(ev, D, mt.enorm, cx.eps);
+  std::copy_n(streams.begin(), hv.size(), hv.begin());
+  rms_norm_rows(hv, D, mt.hnorm, cx.eps);
+  Vec e(static_cast<size_t>(ntok) * D), X(static_cast<size_t>(ntok) * n * D);
+  matmul(mt.e_proj, ev.data(), ntok, e.data());
+  matmul(mt.h_proj, hv.data(), ntok * n, X.data());
+  for (int t = 0; t < ntok; ++t)
+    for (int j = 0; j < n; ++j)
+      for (int k = 0; k < D; ++k) X[(static_cast<size_t>(t) * n + j) * D + k] += e[static_cast<size_t>(t) * D + k];
+  block(cx, mt.block, state.mtp, X, next_ids.data(), ntok, state.mtp_pos, nullptr);
+  state.mtp_pos += ntok;
+  return head(cx, mt.head, mt.norm, X, ntok);
+}
+
+}  // namespace dsv4::engine

@@ -1,0 +1,121 @@
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+
+#include "engine/forward_kernels.hpp"
+#include "engine/forward_matmul.hpp"
+#include "engine/safetensors.hpp"
+#include "tests/engine/golden_v4.hpp"
+#include "tests/engine/safetensors_writer.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace dsv4::engine;
+
+namespace {
+
+// The fused kernel against expand-then-dot in double precision, at every kernel level the CPU has.
+void check_rows_at_level(const Linear& w);
+void check_rows(const Linear& w) {
+  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512}) {
+    if (level > best_kernel_level()) continue;
+    set_kernel_level(level);
+    INFO("kernels " << kernel_level_name(level));
+    check_rows_at_level(w);
+  }
+  set_kernel_level(best_kernel_level());
+}
+
+void check_rows_at_level(const Linear& w) {
+  std::vector<float> x(w.in), row(w.in);
+  for (int k = 0; k < w.in; ++k) x[k] = std::sin(0.37f * k) + 0.1f;
+  for (int r = 0; r < w.out; ++r) {
+    w.dequantize_row(r, row.data());
+    double want = 0, mag = 0;
+    for (int k = 0; k < w.in; ++k) {
+      want += static_cast<double>(row[k]) * x[k];
+      mag += std::fabs(static_cast<double>(row[k]) * x[k]);
+    }
+    INFO("row " << r << " format " << weight_format_name(w.format));
+    CHECK(std::fabs(row_dot(w, r, x.data()) - want) <= 1e-5 * mag + 1e-30);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("kernels: fused dequantize-dot equals expanding the row, for every case4 format") {
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  check_rows(load_linear(ck, "layers.0.attn.wq_a", 160, 192));             // FP8, partial blocks
+  check_rows(load_linear(ck, "layers.2.attn.wo_b", 192, 160));             // FP8
+  check_rows(load_linear(ck, "layers.0.ffn.experts.3.w2", 192, 160));      // FP4
+  check_rows(load_linear(ck, "embed", 512, 192));                          // BF16
+  Checkpoint f32 = Checkpoint::open(dsv4::test::golden_v4_dir("case1_mixed_yarn"));
+  check_rows(load_linear(f32, "layers.1.attn.wq_b", 128, 32));             // F32
+}
+
+TEST_CASE("kernels: widths that are not multiples of the vector length") {
+  dsv4::test::TempDir dir;
+  std::string fp8;
+  for (int i = 0; i < 3 * 133; ++i) fp8 += static_cast<char>((i * 37) % 256 == 0x7f ? 0x11 : (i * 37) % 256 & 0xfe);
+  std::string bf16;
+  for (int i = 0; i < 2 * 13; ++i) bf16 += std::string{static_cast<char>(i * 11), static_cast<char>(0x3f + (i % 3))};
+  std::vector<float> f;
+  for (int i = 0; i < 2 * 13; ++i) f.push_back(0.25f * i - 2);
+  dsv4::test::write_safetensors(dir / "model.safetensors",
+                                {{"a.weight", "F8_E4M3", {3, 133}, fp8},
+                                 {"a.scale", "F8_E8M0", {1, 2}, std::string("\x70\x80", 2)},
+                                 {"b.weight", "BF16", {2, 13}, bf16},
+                                 {"c.weight", "F32", {2, 13}, dsv4::test::f32_bytes(f)}});
+  Checkpoint ck = Checkpoint::open(dir.path());
+  check_rows(load_linear(ck, "a", 3, 133));
+  check_rows(load_linear(ck, "b", 2, 13));
+  check_rows(load_linear(ck, "c", 2, 13));
+}
+
+TEST_CASE("kernels: batched matmul over odd row and token counts and row ranges") {
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  const Linear w = load_linear(ck, "layers.0.attn.wq_a", 160, 192);
+  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512})
+  for (int n : {1, 2, 3, 5}) {
+    if (level > best_kernel_level()) continue;
+    set_kernel_level(level);
+    INFO("kernels " << kernel_level_name(level));
+    std::vector<float> x(static_cast<size_t>(n) * w.in);
+    for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.11f * i);
+    const int b = 3, e = 158;  // 155 rows: not a multiple of four
+    std::vector<float> y(static_cast<size_t>(n) * (e - b), NAN), row(w.in);
+    matmul(w, x.data(), n, y.data(), b, e);
+    for (int r = b; r < e; ++r) {
+      w.dequantize_row(r, row.data());
+      for (int t = 0; t < n; ++t) {
+        double want = 0, mag = 0;
+        for (int k = 0; k < w.in; ++k) {
+          want += static_cast<double>(row[k]) * x[t * w.in + k];
+          mag += std::fabs(static_cast<double>(row[k]) * x[t * w.in + k]);
+        }
+        INFO("n " << n << " row " << r << " token " << t);
+        REQUIRE(std::fabs(y[static_cast<size_t>(t) * (e - b) + r - b] - want) <= 1e-5 * mag);
+      }
+    }
+  }
+  set_kernel_level(best_kernel_level());
+}
+
+TEST_CASE("kernels: vectorised row expansion is bit-identical to the reference dequantization") {
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  int rows = 0;
+  for (const auto& [name, t] : ck.tensors()) {
+    if (t.shape.size() != 2 || name.size() < 7 || name.substr(name.size() - 7) != ".weight") continue;
+    const int out = static_cast<int>(t.shape[0]);
+    const int in = static_cast<int>(t.dtype == DType::I8 ? t.shape[1] * 2 : t.shape[1]);
+    const Linear w = load_linear(ck, name.substr(0, name.size() - 7), out, in);
+    std::vector<float> a(in), b(in);
+    for (int r = 0; r < out; ++r) {
+      w.dequantize_row(r, a.data());
+      expand_row(w, r, b.data());
+      INFO(name << " row " << r);
+      REQUIRE(std::memcmp(a.data(), b.data(), a.size() * 4) == 0);
+      ++rows;
+    }
+  }
+  CHECK(rows > 10000);
+}
