@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/bench.hpp"
+#include "agent/run_cli.hpp"
 #include "engine/encoding_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "sandbox/cli.hpp"
@@ -22,6 +23,7 @@ constexpr const char* kHelp =
     "usage: dsv4 COMMAND [ARGS...]\n"
     "\n"
     "commands:\n"
+    "  run TASK [--json] [--events] [...]   run the agent on TASK in this repository\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
     "  tokenize --tokenizer DIR --text T    token ids of a text (or --file F) as JSON\n"
     "  detokenize --tokenizer DIR --ids J   the text of a JSON array of token ids\n"
@@ -41,6 +43,7 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"run", dsv4::agent::run_command},
     {"tool", dsv4::tools::tool_command},
     {"tokenize", dsv4::engine::tokenize_command},
     {"detokenize", dsv4::engine::detokenize_command},
