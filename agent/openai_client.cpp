@@ -148,14 +148,14 @@ class Assembler {
 
   // One choice delta (streaming) or message (whole).
   void add(const Json& delta) {
-    if (auto r = text_of(delta, "reasoning_content"); !r.empty() || has(delta, "reasoning_content")) {
+    // DeepSeek and SGLang say reasoning_content, newer vLLM says reasoning.
+    for (const char* key : {"reasoning_content", "reasoning"}) {
+      if (!has(delta, key)) continue;
+      std::string r = delta[key].get<std::string>();
+      saw_reasoning_ = true;
       reasoning_ += r;
-      saw_reasoning_ = true;
       if (!r.empty()) emit(text_event(StreamEventKind::reasoning_delta, r));
-    } else if (auto r2 = text_of(delta, "reasoning"); !r2.empty()) {  // vLLM's newer field
-      reasoning_ += r2;
-      saw_reasoning_ = true;
-      emit(text_event(StreamEventKind::reasoning_delta, r2));
+      break;
     }
     if (auto c = text_of(delta, "content"); !c.empty()) {
       content_ += c;
@@ -256,12 +256,9 @@ Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const
 
   Assembler assembler(sink);
   std::string whole_body, stream_error;
-  bool done_marker = false, bad_chunk = false;
+  bool bad_chunk = false;
   SseParser sse([&](std::string_view data) {
-    if (data == "[DONE]") {
-      done_marker = true;
-      return;
-    }
+    if (data == "[DONE]") return;  // some servers omit it; the finish reason is what counts
     Json chunk = Json::parse(data, nullptr, false);
     if (chunk.is_discarded()) {
       bad_chunk = true;
@@ -298,7 +295,6 @@ Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const
     } else {
       a.outcome = Attempt::Outcome::done;
       a.response = assembler.result(model);
-      (void)done_marker;  // some servers omit [DONE]; a finish reason is what counts
     }
     return a;
   }

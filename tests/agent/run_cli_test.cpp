@@ -161,7 +161,7 @@ TEST_CASE("dsv4 run reports model errors with exit 1 and bad flags with exit 2",
   }
 }
 
-TEST_CASE("--events streams JSONL events ending with the result", "[agent][e2e]") {
+TEST_CASE("dsv4 run --events streams JSONL events ending with the result", "[agent][e2e]") {
   ::setenv("DEEPSEEK_API_KEY", "sk-test", 1);
   dsv4::test::TempDir repo, state;
   make_repo(repo);
