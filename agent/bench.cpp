@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "agent/bench_agent.hpp"
 #include "engine/tokenizer_cli.hpp"
 #include "tools/bench_search.hpp"
 
@@ -17,6 +18,8 @@ struct Bench {
 
 // One line per benchmark.
 const Bench kBenches[] = {
+    {"agent", "[--steps N] [--runs N]                   loop overhead per step, start-up time",
+     bench_agent_command},
     {"search", "DIR PATTERN [--ignore-case] [--runs N]   search_text against ripgrep",
      tools::bench_search_command},
     {"tokenize", "[--tokenizer DIR] [--corpus FILE]          tokenizer against the npm reference",
