@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <cctype>
+#include <optional>
 
 #include "engine/dsml_arguments.hpp"
 #include "engine/dsml_parser.hpp"
@@ -15,6 +15,21 @@ namespace dsv4::agent {
 using Json = nlohmann::json;
 
 namespace {
+
+std::string_view trimmed(std::string_view s) {
+  size_t first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// ```lang ... ``` around trimmed text: takes the fence off; false when there is none.
+bool strip_fence(std::string_view& s) {
+  if (s.size() <= 6 || !s.starts_with("```") || !s.ends_with("```")) return false;
+  s = s.substr(3, s.size() - 6);
+  s.remove_prefix(std::min(s.size(), s.find_first_not_of("abcdefghijklmnopqrstuvwxyz")));
+  s = trimmed(s);
+  return true;
+}
 
 void note(std::vector<std::string>& repairs, const std::string& what) {
   if (std::find(repairs.begin(), repairs.end(), what) == repairs.end()) repairs.push_back(what);
@@ -124,13 +139,8 @@ RepairedJson repair_json_object(std::string_view text) {
     }
   }
   if (j.is_discarded()) {
-    std::string_view body = text.substr(first);
-    while (!body.empty() && std::isspace(static_cast<unsigned char>(body.back()))) body.remove_suffix(1);
-    if (body.starts_with("```") && body.size() > 6 && body.ends_with("```")) {  // a Markdown fence
-      body = body.substr(3, body.size() - 6);
-      body.remove_prefix(std::min(body.size(), body.find_first_not_of("abcdefghijklmnopqrstuvwxyz")));
-      r.repairs.push_back("removed a Markdown code fence around the arguments");
-    }
+    std::string_view body = trimmed(text);
+    if (strip_fence(body)) r.repairs.push_back("removed a Markdown code fence around the arguments");
     std::string fixed = rewrite(body, r.repairs);
     j = Json::parse(fixed, nullptr, false);
     if (j.is_discarded()) {
@@ -179,14 +189,13 @@ PreparedCall prepare_call(const ToolCall& call) {
   return p;
 }
 
-std::vector<LeakedCall> recover_leaked_calls(Message& assistant) {
-  std::vector<LeakedCall> recovered;
-  const std::string& text = assistant.content;
-  if (text.find("｜DSML｜") == std::string::npos && text.find("|DSML|") == std::string::npos)
-    return recovered;
+namespace {
+
+// Takes DSML tool calls out of `text` (fullwidth or ASCII bars), leaving the visible text.
+void take_dsml_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
+  if (text.find("｜DSML｜") == std::string::npos && text.find("|DSML|") == std::string::npos) return;
   engine::ParsedMessage parsed = engine::parse_completion(text, {.thinking = false, .strict = false});
-  if (parsed.tool_calls.empty()) return recovered;
-  size_t n = assistant.tool_calls.size();
+  if (parsed.tool_calls.empty()) return;
   for (const engine::ParsedToolCall& c : parsed.tool_calls) {
     LeakedCall leaked;
     leaked.call.id = "dsml_" + std::to_string(++n);
@@ -200,9 +209,62 @@ std::vector<LeakedCall> recover_leaked_calls(Message& assistant) {
       else
         leaked.error = c.name + ": " + args.error;
     }
-    recovered.push_back(std::move(leaked));
+    out.push_back(std::move(leaked));
   }
-  assistant.content = parsed.content;
+  text = parsed.content;
+}
+
+// {"name": NAME, "arguments": {...} or "..."} as a call; nothing when it is not one, or
+// when `known_only` and NAME is no tool (then it is more likely an example than a call).
+std::optional<LeakedCall> json_call(std::string_view text, bool known_only, size_t& n) {
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("name") || !j["name"].is_string()) return std::nullopt;
+  const char* key = j.contains("arguments") ? "arguments" : j.contains("parameters") ? "parameters" : nullptr;
+  if (!key || j.size() != 2) return std::nullopt;
+  std::string name = j["name"].get<std::string>();
+  if (known_only && !tools::find_tool(name)) return std::nullopt;
+  LeakedCall leaked;
+  leaked.call.id = "text_" + std::to_string(++n);
+  leaked.call.name = name;
+  const Json& args = j[key];
+  leaked.call.arguments = args.is_string() ? args.get<std::string>() : args.dump();
+  return leaked;
+}
+
+// <tool_call>{json}</tool_call> blocks (Hermes/Qwen style), or a whole content that is
+// one {"name", "arguments"} object, bare or in a Markdown fence.
+void take_json_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
+  constexpr std::string_view open = "<tool_call>", close = "</tool_call>";
+  for (size_t pos = text.find(open); pos != std::string::npos; pos = text.find(open, pos)) {
+    size_t end = text.find(close, pos);
+    size_t inner_end = end == std::string::npos ? text.size() : end;
+    auto call = json_call(trimmed(std::string_view(text).substr(pos + open.size(), inner_end - pos - open.size())), false, n);
+    if (!call) {
+      pos += open.size();
+      continue;
+    }
+    out.push_back(std::move(*call));
+    text.erase(pos, (end == std::string::npos ? text.size() : end + close.size()) - pos);
+  }
+  std::string_view whole = trimmed(text);
+  strip_fence(whole);
+  if (auto call = json_call(trimmed(whole), true, n)) {
+    out.push_back(std::move(*call));
+    text.clear();
+  }
+}
+
+}  // namespace
+
+std::vector<LeakedCall> recover_leaked_calls(Message& assistant) {
+  std::vector<LeakedCall> recovered;
+  size_t n = assistant.tool_calls.size();
+  take_dsml_calls(assistant.content, recovered, n);
+  take_json_calls(assistant.content, recovered, n);
+  // Calls drafted in the reasoning count only when the turn has no calls anywhere else
+  // (a missing </think> puts the whole answer, calls included, into the reasoning).
+  if (recovered.empty() && assistant.tool_calls.empty() && assistant.reasoning_content)
+    take_dsml_calls(*assistant.reasoning_content, recovered, n);
   return recovered;
 }
 

@@ -42,9 +42,11 @@ struct LeakedCall {
   std::string error;  // the DSML call was cut off or malformed: do not run it
 };
 
-// When `assistant.content` holds DSML tool-call markup (fullwidth or ASCII bars), takes
-// the calls out of it and leaves only the visible text; ids are "dsml_<n>" numbered after
-// the message's existing calls. Returns the recovered calls (none when there was no markup).
+// Tool calls the model wrote as text: DSML markup (fullwidth or ASCII bars) in the content,
+// or in the reasoning of a turn without any other call; <tool_call>{json}</tool_call>
+// blocks; a content that is nothing but a {"name", "arguments"} object of a known tool.
+// Takes them out of the text (the markup never reaches the user) and returns them, ids
+// "dsml_<n>" / "text_<n>" numbered after the message's existing calls.
 std::vector<LeakedCall> recover_leaked_calls(Message& assistant);
 
 }  // namespace dsv4::agent

@@ -142,3 +142,68 @@ TEST_CASE("content without DSML markup is left alone", "[agent][repair][dsml]") 
   CHECK(recover_leaked_calls(m).empty());
   CHECK(m.content == "The DSML format uses <invoke> tags; nothing to run here.");
 }
+
+TEST_CASE("<tool_call> blocks and bare call objects in the content are recovered", "[agent][repair][leak]") {
+  Message m;
+  m.role = Role::assistant;
+  m.content =
+      "Let me look.\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a.txt\"}}\n</tool_call>\n"
+      "<tool_call>{\"name\": \"list_files\", \"arguments\": \"{\\\"path\\\": \\\".\\\"}\"}</tool_call>";
+  auto calls = recover_leaked_calls(m);
+  REQUIRE(calls.size() == 2);
+  CHECK(calls[0].call.id == "text_1");
+  CHECK(calls[0].call.name == "read_file");
+  CHECK(Json::parse(calls[0].call.arguments) == Json{{"path", "a.txt"}});
+  CHECK(calls[1].call.name == "list_files");
+  CHECK(Json::parse(calls[1].call.arguments) == Json{{"path", "."}});
+  CHECK(m.content == "Let me look.\n\n");
+
+  Message fenced;
+  fenced.role = Role::assistant;
+  fenced.content = "```json\n{\"name\": \"search_text\", \"arguments\": {\"pattern\": \"main\"}}\n```";
+  auto f = recover_leaked_calls(fenced);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].call.name == "search_text");
+  CHECK(fenced.content.empty());
+
+  Message cut;
+  cut.role = Role::assistant;
+  cut.content = "<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"a";
+  CHECK(recover_leaked_calls(cut).empty());  // not a whole object: left as text
+}
+
+TEST_CASE("text that only looks like a call stays text", "[agent][repair][leak]") {
+  for (const char* text : {
+           R"({"name": "Alice", "arguments": []})",                          // no such tool
+           R"({"name": "read_file", "arguments": {}, "note": "example"})",   // more than a call
+           "To read a file, send {\"name\": \"read_file\", \"arguments\": {\"path\": \"x\"}}.",
+           "The <tool_call> tag is what Hermes uses.",
+       }) {
+    Message m;
+    m.role = Role::assistant;
+    m.content = text;
+    CHECK(recover_leaked_calls(m).empty());
+    CHECK(m.content == text);
+  }
+}
+
+TEST_CASE("DSML in the reasoning counts only when the turn has no other call", "[agent][repair][dsml]") {
+  const std::string dsml =
+      "I need the file.\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"read_file\">\n"
+      "<｜DSML｜parameter name=\"path\" string=\"true\">a.txt</｜DSML｜parameter>\n"
+      "</｜DSML｜invoke>\n</｜DSML｜tool_calls>";
+  Message m;
+  m.role = Role::assistant;
+  m.reasoning_content = dsml;
+  auto calls = recover_leaked_calls(m);
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].call.name == "read_file");
+  CHECK(m.reasoning_content->find("DSML") == std::string::npos);
+
+  Message with_call;
+  with_call.role = Role::assistant;
+  with_call.reasoning_content = dsml;
+  with_call.tool_calls = {{"c", "read_file", R"({"path":"a.txt"})"}};
+  CHECK(recover_leaked_calls(with_call).empty());
+  CHECK(with_call.reasoning_content == dsml);
+}
