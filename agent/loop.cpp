@@ -6,6 +6,7 @@
 #include <future>
 #include <map>
 #include <stdexcept>
+#include <stop_token>
 
 #include "agent/session.hpp"
 #include "agent/tool_repair.hpp"
@@ -199,9 +200,11 @@ std::vector<Message> AgentLoop::run_calls(const Message& assistant, const std::v
     runnable[i] = p.error.empty();
     prepared.push_back(std::move(p));
   }
-  auto run_one = [this](const PreparedCall& p) {
+  // An interrupt stops running tools (a long shell command) through their stop token.
+  std::stop_source stop;
+  auto run_one = [this, &stop](const PreparedCall& p) {
     auto started = std::chrono::steady_clock::now();
-    tools::ToolContext ctx{workspace_};
+    tools::ToolContext ctx{workspace_, stop.get_token()};
     Json out = tools::call_tool(*p.tool, Json::parse(p.arguments), ctx);
     if (!p.repairs.empty()) out["arguments_repaired"] = p.repairs;
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -222,6 +225,8 @@ std::vector<Message> AgentLoop::run_calls(const Message& assistant, const std::v
       if (runnable[k]) running[k - i] = std::async(std::launch::async, run_one, std::cref(prepared[k]));
     for (size_t k = i; k < end; ++k) {
       if (!runnable[k]) continue;
+      while (running[k - i].wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
+        if (interrupted()) stop.request_stop();
       auto [out, seconds] = running[k - i].get();
       emit({{"type", "tool"}, {"id", calls[k].id}, {"name", calls[k].name}, {"ok", out.value("ok", false)}, {"seconds", seconds}}, true);
       results[k] = std::move(out);

@@ -198,14 +198,23 @@ int run_command(const std::vector<std::string>& args) {
   if (history.empty()) start(system_message(system_prompt()));
   if (!task.empty()) start(user_message(task));
 
-  std::optional<std::string> before = snapshot_tree(workspace.root());
+  // The patch is a report, not the job: without it the run still goes on.
+  auto snapshot = [&]() -> std::optional<std::string> {
+    try {
+      return snapshot_tree(workspace.root());
+    } catch (const std::exception& e) {
+      std::cerr << "dsv4 run: note: no patch in the report: " << e.what() << "\n";
+      return std::nullopt;
+    }
+  };
+  std::optional<std::string> before = snapshot();
   OpenAiClient client(config);
   AgentLoop loop(client, workspace, options, &session, print_event);
   LoopResult result = loop.run(history);
 
   Json patch = nullptr;
   if (before) {
-    if (auto after = snapshot_tree(workspace.root())) patch = diff_trees(workspace.root(), *before, *after);
+    if (auto after = snapshot()) patch = diff_trees(workspace.root(), *before, *after);
   }
   const double cost = cost_usd(default_prices(model), result.usage);
   Json summary = {{"status", status_name(result.status)},

@@ -206,3 +206,24 @@ TEST_CASE("an interrupt while waiting on the server ends the run with 130", "[ag
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
   CHECK(Json::parse(repo.read("out.json"))["status"] == "interrupted");
 }
+
+TEST_CASE("an interrupt stops a running shell command and ends the run with 130", "[agent][e2e]") {
+  dsv4::test::TempDir repo, state;
+  make_repo(repo);
+  TurnSpec slow;
+  slow.reasoning = "wait";
+  slow.calls = {{"call_sleep", "shell", R"({"command": "sleep 30"})"}};
+  FakeDeepSeek server({dsv4::test::sse_turn(slow)});
+  std::string script = "DEEPSEEK_API_KEY=sk-test '" DSV4_BINARY "' run x --json --approve full-auto --base-url " +
+                       server.base_url() + " --session '" + (state / "s.jsonl").string() +
+                       "' >out.json 2>err.txt & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo $?";
+  auto started = std::chrono::steady_clock::now();
+  std::string code = dsv4::test::sh(script, repo.path());
+  INFO(repo.read("err.txt"));
+  CHECK(code == "130\n");
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(15));
+  Json out = Json::parse(repo.read("out.json"));
+  CHECK(out["status"] == "interrupted");
+  CHECK(out["tool_calls"] == 1);
+  CHECK(server.requests().size() == 1);
+}
