@@ -49,7 +49,7 @@ constexpr const char* kUsage =
     "  --session FILE        session file (default under $XDG_STATE_HOME/dsv4/sessions)\n"
     "  --resume FILE         continue the session in FILE (TASK optional)\n"
     "  --json                print one JSON object {status, answer, steps, tool_calls, usage,\n"
-    "                        cost_usd, patch, session}\n"
+    "                        cache_hit_ratio, cost_usd, patch, session}\n"
     "  --events              stream JSONL events while running\n"
     "Exit status: 0 done, 1 error, 3 budget exhausted, 130 interrupted.\n"
     "Sandbox flags:\n";
@@ -135,6 +135,9 @@ int run_command(const std::vector<std::string>& args) {
       else if (a == "--max-tokens") options.max_tokens = static_cast<int>(number());
       else if (a == "--max-attempts") config.max_attempts = std::max(1, static_cast<int>(number()));
       else if (a == "--retry-base-ms") config.backoff_base = std::chrono::milliseconds{number()};
+      else if (a == "--model")
+        return usage_error("--model DIR needs the local engine, which this build does not have yet; "
+                           "serve the model with vLLM or SGLang and pass --base-url URL --provider vllm");
       else if (a.starts_with("--")) return usage_error("unknown option '" + a + "'");
       else task += (task.empty() ? "" : " ") + a;
     } catch (const std::invalid_argument& e) {
@@ -226,6 +229,7 @@ int run_command(const std::vector<std::string>& args) {
                     {"cache_hit", result.usage.cache_hit},
                     {"cache_miss", result.usage.cache_miss},
                     {"output", result.usage.output}}},
+                  {"cache_hit_ratio", result.usage.input > 0 ? static_cast<double>(result.usage.cache_hit) / result.usage.input : 0.0},
                   {"cost_usd", cost},
                   {"patch", patch},
                   {"session", session_path.string()}};

@@ -72,6 +72,7 @@ TEST_CASE("dsv4 run fixes a bug through the scripted model and reports the patch
   CHECK(out["tool_calls"] == 3);
   CHECK(out["usage"] == Json{{"input", 400}, {"cache_hit", 240}, {"cache_miss", 160}, {"output", 80}});
   CHECK(out["cost_usd"].get<double>() == Approx((0.0028 * 240 + 0.14 * 160 + 0.28 * 80) / 1e6));
+  CHECK(out["cache_hit_ratio"].get<double>() == Approx(0.6));
   CHECK(out["session"] == (state / "s.jsonl").string());
 
   // The file changed as the edit said, and the patch is what git itself reports.
@@ -158,6 +159,9 @@ TEST_CASE("dsv4 run reports model errors with exit 1 and bad flags with exit 2",
     auto r = dsv4::test::run_dsv4({"run", "x", "--approve", "yolo", "--base-url", "http://127.0.0.1:1"});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("full-auto"));
+    auto local = dsv4::test::run_dsv4({"run", "x", "--model", "/models/v4"});
+    CHECK(local.exit_code == 2);
+    CHECK_THAT(local.err, Catch::Contains("--base-url"));
   }
 }
 

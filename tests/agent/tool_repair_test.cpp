@@ -207,3 +207,76 @@ TEST_CASE("DSML in the reasoning counts only when the turn has no other call", "
   CHECK(recover_leaked_calls(with_call).empty());
   CHECK(with_call.reasoning_content == dsml);
 }
+
+namespace {
+
+struct DsmlCase {
+  const char* name;
+  std::string content;
+  std::vector<std::pair<std::string, Json>> calls;  // name and arguments; null: must carry an error
+};
+
+std::string invoke(const std::string& bar, const std::string& tool, const std::string& params) {
+  return "<" + bar + "DSML" + bar + "invoke name=\"" + tool + "\">\n" + params + "</" + bar + "DSML" + bar + "invoke>\n";
+}
+std::string param(const std::string& bar, const std::string& name, const std::string& value, bool is_string = true) {
+  return "<" + bar + "DSML" + bar + "parameter name=\"" + name + "\" string=\"" + (is_string ? "true" : "false") +
+         "\">" + value + "</" + bar + "DSML" + bar + "parameter>\n";
+}
+std::string block(const std::string& bar, const std::string& invokes) {
+  return "<" + bar + "DSML" + bar + "tool_calls>\n" + invokes + "</" + bar + "DSML" + bar + "tool_calls>";
+}
+
+}  // namespace
+
+TEST_CASE("a corpus of DSML calls leaked into content", "[agent][repair][dsml]") {
+  const std::string fw = "｜", ascii = "|";
+  const std::string code = "if (a < b && c > d) {\n  return \"<x>\";\n}\n";
+  const std::vector<DsmlCase> cases = {
+      {"two calls", "Reading both.\n\n" + block(fw, invoke(fw, "read_file", param(fw, "path", "a.txt")) +
+                                                     invoke(fw, "read_file", param(fw, "path", "b.txt"))),
+       {{"read_file", {{"path", "a.txt"}}}, {"read_file", {{"path", "b.txt"}}}}},
+      {"ascii bars", block(ascii, invoke(ascii, "list_files", param(ascii, "path", "src"))),
+       {{"list_files", {{"path", "src"}}}}},
+      {"no blank line before the block", "Looking." + block(fw, invoke(fw, "list_files", param(fw, "path", "."))),
+       {{"list_files", {{"path", "."}}}}},
+      {"invoke without the tool_calls wrapper", "\n\n" + invoke(fw, "read_file", param(fw, "path", "x.md")),
+       {{"read_file", {{"path", "x.md"}}}}},
+      {"code with markup characters in a value",
+       block(fw, invoke(fw, "edit_file", param(fw, "path", "m.c") + param(fw, "old_string", code) +
+                                             param(fw, "new_string", "return 0;\n"))),
+       {{"edit_file", {{"path", "m.c"}, {"old_string", code}, {"new_string", "return 0;\n"}}}}},
+      {"non-string values", block(fw, invoke(fw, "read_file", param(fw, "path", "a") + param(fw, "offset", "3", false) +
+                                                                 param(fw, "limit", "10", false))),
+       {{"read_file", {{"path", "a"}, {"offset", 3}, {"limit", 10}}}}},
+      {"text after the block", block(fw, invoke(fw, "git_status", "")) + "\nThen I will decide.",
+       {{"git_status", Json::object()}}},
+      {"cut inside a parameter", "\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"read_file\">\n<｜DSML｜parameter name=\"path\" string=\"true\">src/ma",
+       {{"read_file", nullptr}}},
+      {"cut after the invoke tag", "\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"shell\">\n", {{"shell", nullptr}}},
+      {"second call cut", [&] {
+         std::string whole = "\n\n" + block(fw, invoke(fw, "list_files", param(fw, "path", ".")) +
+                                                   invoke(fw, "read_file", param(fw, "path", "b.txt")));
+         return whole.substr(0, whole.find("b.txt") + 2);
+       }(),
+       {{"list_files", {{"path", "."}}}, {"read_file", nullptr}}},
+  };
+  for (const DsmlCase& c : cases) {
+    INFO(c.name);
+    Message m;
+    m.role = Role::assistant;
+    m.content = c.content;
+    auto calls = recover_leaked_calls(m);
+    REQUIRE(calls.size() == c.calls.size());
+    for (size_t i = 0; i < calls.size(); ++i) {
+      CHECK(calls[i].call.name == c.calls[i].first);
+      if (c.calls[i].second.is_null()) {
+        CHECK_FALSE(calls[i].error.empty());
+      } else {
+        CHECK(calls[i].error.empty());
+        CHECK(Json::parse(calls[i].call.arguments) == c.calls[i].second);
+      }
+    }
+    CHECK(m.content.find("DSML") == std::string::npos);
+  }
+}
