@@ -94,16 +94,21 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
         break;
     }
   };
+  const auto run_started = std::chrono::steady_clock::now();
+  auto spent = [&](std::string why) {
+    result.status = RunStatus::budget;
+    result.error = std::move(why);
+    return result;
+  };
   while (true) {
     if (interrupted()) {
       result.status = RunStatus::interrupted;
       return result;
     }
-    if (result.steps >= options_.max_steps) {
-      result.status = RunStatus::budget;
-      result.error = "the step budget (" + std::to_string(options_.max_steps) + " model turns) is spent";
-      return result;
-    }
+    if (options_.max_wall.count() > 0 && std::chrono::steady_clock::now() - run_started >= options_.max_wall)
+      return spent("the time budget (" + std::to_string(options_.max_wall.count()) + " s) is spent");
+    if (result.steps >= options_.max_steps)
+      return spent("the step budget (" + std::to_string(options_.max_steps) + " model turns) is spent");
     ++result.steps;
     ChatRequest request{history, tools_json(), options_.thinking, options_.max_tokens};
     ChatResponse response;
@@ -150,11 +155,10 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
       emit({{"type", "message"}, {"message", message_to_json(m)}}, true);
     }
     result.tool_calls += static_cast<int>(assistant.tool_calls.size());
-    if (options_.max_total_tokens > 0 && result.usage.input + result.usage.output >= options_.max_total_tokens) {
-      result.status = RunStatus::budget;
-      result.error = "the token budget (" + std::to_string(options_.max_total_tokens) + ") is spent";
-      return result;
-    }
+    if (options_.max_total_tokens > 0 && result.usage.input + result.usage.output >= options_.max_total_tokens)
+      return spent("the token budget (" + std::to_string(options_.max_total_tokens) + ") is spent");
+    if (options_.max_cost_usd > 0 && cost_usd(options_.prices, result.usage) >= options_.max_cost_usd)
+      return spent("the cost budget ($" + std::to_string(options_.max_cost_usd) + ") is spent");
   }
 }
 

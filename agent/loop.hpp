@@ -5,12 +5,14 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "agent/messages.hpp"
 #include "agent/model_client.hpp"
+#include "agent/pricing.hpp"
 
 namespace dsv4::sandbox {
 class Workspace;
@@ -34,6 +36,9 @@ struct LoopOptions {
   Approval approval = Approval::auto_edit;
   int max_steps = 50;         // model turns
   long max_total_tokens = 0;  // input + output over all requests; 0: no limit
+  double max_cost_usd = 0;    // at `prices`; 0: no limit
+  Prices prices;
+  std::chrono::seconds max_wall{0};  // 0: no limit
   int max_tokens = 32768;     // per request
   int repeat_limit = 3;       // the same call this many times in a row is refused
   const std::atomic<bool>* interrupt = nullptr;

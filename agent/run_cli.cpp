@@ -41,6 +41,8 @@ constexpr const char* kUsage =
     "  --approve MODE        read-only | ask | auto-edit | full-auto (default auto-edit)\n"
     "  --max-steps N         model turns before giving up (default 50)\n"
     "  --max-total-tokens N  input + output tokens before giving up (default: no limit)\n"
+    "  --max-cost USD        estimated cost before giving up (default: no limit)\n"
+    "  --max-seconds N       wall time before giving up (default: no limit)\n"
     "  --max-tokens N        max_tokens of each request (default 32768)\n"
     "  --max-attempts N      attempts per model on 429/5xx/timeouts (default 5)\n"
     "  --retry-base-ms N     first backoff delay (default 500)\n"
@@ -133,6 +135,14 @@ int run_command(const std::vector<std::string>& args) {
       else if (a == "--max-steps") options.max_steps = static_cast<int>(number());
       else if (a == "--max-total-tokens") options.max_total_tokens = number();
       else if (a == "--max-tokens") options.max_tokens = static_cast<int>(number());
+      else if (a == "--max-seconds") options.max_wall = std::chrono::seconds{number()};
+      else if (a == "--max-cost") {
+        const std::string& v = value();
+        size_t used = 0;
+        options.max_cost_usd = std::stod(v, &used);
+        if (used != v.size() || options.max_cost_usd < 0)
+          throw std::invalid_argument("--max-cost needs an amount in USD, not '" + v + "'");
+      }
       else if (a == "--max-attempts") config.max_attempts = std::max(1, static_cast<int>(number()));
       else if (a == "--retry-base-ms") config.backoff_base = std::chrono::milliseconds{number()};
       else if (a == "--model")
@@ -168,6 +178,7 @@ int run_command(const std::vector<std::string>& args) {
   config.cancel = &g_interrupted;
   if (std::string note = apply_model_alias(model, options.thinking); !note.empty()) std::cerr << note << "\n";
   config.model = model;
+  options.prices = default_prices(model);
   options.interrupt = &g_interrupted;
 
   std::signal(SIGINT, on_sigint);
@@ -219,7 +230,7 @@ int run_command(const std::vector<std::string>& args) {
   if (before) {
     if (auto after = snapshot()) patch = diff_trees(workspace.root(), *before, *after);
   }
-  const double cost = cost_usd(default_prices(model), result.usage);
+  const double cost = cost_usd(options.prices, result.usage);
   Json summary = {{"status", status_name(result.status)},
                   {"answer", result.answer},
                   {"steps", result.steps},

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <deque>
+#include <thread>
 
 #include "agent/loop.hpp"
 #include "sandbox/launcher.hpp"
@@ -204,6 +205,35 @@ TEST_CASE("a call repeated in a row is refused, budgets and interrupts end the r
     LoopOptions options;
     options.max_total_tokens = 50;
     CHECK(f.run(model, options, history).status == RunStatus::budget);
+  }
+  SECTION("cost budget") {
+    ScriptedModel model({calls({{"1", "list_files", "{}"}}), answer("late")});
+    std::vector<Message> history;
+    LoopOptions options;
+    options.prices = {1000, 1000, 1000};  // USD per 1M tokens: 110 tokens cost 0.11
+    options.max_cost_usd = 0.1;
+    LoopResult r = f.run(model, options, history);
+    CHECK(r.status == RunStatus::budget);
+    CHECK_THAT(r.error, Catch::Contains("cost budget"));
+    options.max_cost_usd = 0.5;
+    ScriptedModel again({calls({{"1", "list_files", "{}"}}), answer("in time")});
+    CHECK(f.run(again, options, history).status == RunStatus::done);
+  }
+  SECTION("wall-time budget") {
+    std::vector<Message> history;
+    LoopOptions options;
+    options.max_wall = std::chrono::seconds{1};
+    auto slow = [&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+      return true;
+    };
+    options.approval = Approval::ask;
+    options.ask = [&](const ToolCall&) { return slow(); };
+    ScriptedModel asking({calls({{"w", "write_file", R"({"path":"n.txt","content":"x"})"}}), answer("late")});
+    LoopResult r = f.run(asking, options, history);
+    CHECK(r.status == RunStatus::budget);
+    CHECK_THAT(r.error, Catch::Contains("time budget"));
+    CHECK(asking.requests.size() == 1);
   }
   SECTION("interrupt") {
     std::atomic<bool> stop{true};
