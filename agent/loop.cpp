@@ -90,6 +90,9 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
       case StreamEventKind::notice:
         emit({{"type", "notice"}, {"text", e.text}}, true);
         break;
+      case StreamEventKind::error:
+        emit({{"type", "error"}, {"text", e.text}}, true);
+        break;
       default:
         break;
     }

@@ -33,6 +33,7 @@ enum class StreamEventKind {
   usage,            // usage
   finish,           // text: the finish reason
   notice,           // text: a retry, a fallback, a deprecation (for the user, not the model)
+  error,            // text: why the request failed (a ModelError with the same text follows)
 };
 
 struct StreamEvent {

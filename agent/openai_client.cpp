@@ -349,6 +349,11 @@ ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink&
   auto notice = [&](const std::string& text) {
     if (sink) sink(text_event(StreamEventKind::notice, text));
   };
+  // Every failure is reported as an event too, for front ends that only watch events.
+  auto fail = [&](ModelError::Kind kind, int status, const std::string& why) {
+    if (sink) sink(text_event(StreamEventKind::error, why));
+    return ModelError(kind, status, why);
+  };
   std::mt19937 rng{std::random_device{}()};
   bool repaired = false;
   std::vector<std::string> models = {config_.model};
@@ -360,18 +365,18 @@ ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink&
     if (m > 0) notice("switching to the fallback model " + models[m] + " after: " + last_why);
     for (int attempt = 1; attempt <= config_.max_attempts;) {
       Attempt a = attempt_once(config_, models[m], request_body(config_, request, models[m], messages), sink);
-      if (cancelled()) throw ModelError(ModelError::Kind::unavailable, a.status, "interrupted");
+      if (cancelled()) throw fail(ModelError::Kind::unavailable, a.status, "interrupted");
       switch (a.outcome) {
         case Attempt::Outcome::done:
           return std::move(a.response);
         case Attempt::Outcome::repair:
-          if (repaired) throw ModelError(a.kind, a.status, a.why);
+          if (repaired) throw fail(a.kind, a.status, a.why);
           repaired = true;
           give_every_assistant_reasoning(messages);
           notice("the server asked for reasoning_content; resending with it on every assistant message");
           continue;  // a repair does not spend an attempt
         case Attempt::Outcome::fail:
-          throw ModelError(a.kind, a.status, a.why);
+          throw fail(a.kind, a.status, a.why);
         case Attempt::Outcome::retry:
           break;
       }
@@ -387,14 +392,14 @@ ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink&
       auto until = std::chrono::steady_clock::now() + delay;
       while (std::chrono::steady_clock::now() < until) {
         if (cancelled())
-          throw ModelError(ModelError::Kind::unavailable, a.status, "interrupted while waiting to retry");
+          throw fail(ModelError::Kind::unavailable, a.status, "interrupted while waiting to retry");
         std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
             until - std::chrono::steady_clock::now(), std::chrono::milliseconds{50}));
       }
       ++attempt;
     }
   }
-  throw ModelError(ModelError::Kind::unavailable, 0,
+  throw fail(ModelError::Kind::unavailable, 0,
                    "the model server stayed unavailable after " + std::to_string(config_.max_attempts) +
                        " attempts per model: " + last_why);
 }

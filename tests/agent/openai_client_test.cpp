@@ -178,12 +178,16 @@ TEST_CASE("503 and 500 are retried, a cut stream too, without doubling the text"
 TEST_CASE("402, 401, 422 and other 400s stop at once with a clear message", "[agent][client][errors]") {
   SECTION("402") {
     FakeDeepSeek server({dsv4::test::error_reply(402, "Insufficient Balance", "payment_required")});
+    std::vector<std::string> errors;
     try {
-      OpenAiClient(config_for(server)).complete(simple_request(), {});
+      OpenAiClient(config_for(server)).complete(simple_request(), [&](const StreamEvent& e) {
+        if (e.kind == StreamEventKind::error) errors.push_back(e.text);
+      });
       FAIL("no error");
     } catch (const ModelError& e) {
       CHECK(e.kind() == ModelError::Kind::balance);
       CHECK_THAT(e.what(), Catch::Contains("insufficient balance"));
+      CHECK(errors == std::vector<std::string>{e.what()});
     }
     CHECK(server.requests().size() == 1);  // never retried
   }

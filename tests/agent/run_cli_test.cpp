@@ -57,11 +57,14 @@ TEST_CASE("dsv4 run fixes a bug through the scripted model and reports the patch
   ::setenv("DEEPSEEK_API_KEY", "sk-test", 1);
   dsv4::test::TempDir repo, state;
   make_repo(repo);
+  const bool stream = GENERATE(true, false);
+  INFO("streaming: " << stream);
   std::vector<dsv4::test::ScriptedReply> script;
-  for (const TurnSpec& t : fix_turns()) script.push_back(dsv4::test::sse_turn(t));
+  for (const TurnSpec& t : fix_turns()) script.push_back(stream ? dsv4::test::sse_turn(t) : dsv4::test::json_turn(t));
   FakeDeepSeek server(script);
   auto args = run_args(server, repo, state / "s.jsonl");
   args.insert(args.begin() + 1, "Make calc.sh add instead of subtract");
+  if (!stream) args.push_back("--no-stream");
   auto r = dsv4::test::run_dsv4(args);
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -86,6 +89,7 @@ TEST_CASE("dsv4 run fixes a bug through the scripted model and reports the patch
   for (const auto& rq : requests) {
     CHECK(rq.status == 200);
     CHECK(rq.json.contains("max_tokens"));
+    CHECK(rq.json["stream"] == stream);
     CHECK(rq.json["thinking"]["type"] == "enabled");
   }
   // The test's result reached the model, and every earlier turn's reasoning went back.
