@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
@@ -251,6 +252,11 @@ int run_command(const std::vector<std::string>& args) {
     std::cout << summary.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
   } else if (!events_out) {
     if (!result.answer.empty()) std::cout << result.answer << "\n";
+    char line[200];
+    std::snprintf(line, sizeof line, "%d steps, %d tool calls; tokens: %ld in (%.0f%% cache hits), %ld out; $%.4f\n",
+                  result.steps, result.tool_calls, result.usage.input,
+                  100.0 * summary["cache_hit_ratio"].get<double>(), result.usage.output, cost);
+    std::cerr << line;
   }
   if (!result.error.empty()) std::cerr << "dsv4 run: " << status_name(result.status) << ": " << result.error << "\n";
   return exit_code(result.status);

@@ -163,6 +163,12 @@ TEST_CASE("dsv4 run reports model errors with exit 1 and bad flags with exit 2",
     auto r = dsv4::test::run_dsv4({"run", "x", "--approve", "yolo", "--base-url", "http://127.0.0.1:1"});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("full-auto"));
+    std::string unset = dsv4::test::sh("env -u DEEPSEEK_API_KEY '" DSV4_BINARY "' run x 2>&1; echo \"exit=$?\"", repo.path());
+    CHECK_THAT(unset, Catch::Contains("no model configured") && Catch::Contains("DEEPSEEK_API_KEY") &&
+                          Catch::Contains("--base-url") && Catch::Contains("exit=2"));
+    auto missing = dsv4::test::run_dsv4({"run", "--resume", (state / "none.jsonl").string(), "--base-url", "http://127.0.0.1:1"});
+    CHECK(missing.exit_code == 1);
+    CHECK_THAT(missing.err, Catch::Contains("none.jsonl"));
     auto local = dsv4::test::run_dsv4({"run", "x", "--model", "/models/v4"});
     CHECK(local.exit_code == 2);
     CHECK_THAT(local.err, Catch::Contains("--base-url"));
