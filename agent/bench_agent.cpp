@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "agent/loop.hpp"
 #include "sandbox/workspace.hpp"
@@ -41,7 +40,8 @@ class InstantModel : public ModelClient {
     r.message.reasoning_content = "thinking";
     if (++turn_ < steps_)
       r.message.tool_calls.push_back({"call_" + std::to_string(turn_), "read_file",
-                                      R"({"path": "f.txt", "offset": )" + std::to_string(turn_ % 90 + 1) + R"(, "limit": 5})"});
+                                      R"({"path": "f.txt", "offset": )" +
+                                          std::to_string(turn_ % 90 + 1) + R"(, "limit": 5})"});
     else
       r.message.content = "done";
     r.usage = {1000, 900, 100, 20};
@@ -93,7 +93,8 @@ int bench_agent_command(const std::vector<std::string>& args) {
     return 2;
   }
 
-  auto dir = std::filesystem::temp_directory_path() / ("dsv4-bench-agent-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("dsv4-bench-agent-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   {
     std::ofstream f(dir / "f.txt");
@@ -117,14 +118,16 @@ int bench_agent_command(const std::vector<std::string>& args) {
   double total = std::chrono::duration<double>(Clock::now() - start).count();
   std::filesystem::remove_all(dir);
   if (result.status != RunStatus::done || tool_count != steps - 1) {
-    std::cerr << "dsv4 bench agent: the loop did not run as scripted (" << status_name(result.status) << ")\n";
+    std::cerr << "dsv4 bench agent: the loop did not run as scripted ("
+              << status_name(result.status) << ")\n";
     return 1;
   }
   double overhead_ms = (total - tool_seconds - model.seconds) * 1000 / steps;
   double tool_ms = tool_seconds * 1000 / tool_count;
-  std::printf("loop: %d steps, %.3f ms per step of loop overhead (target < 5 ms), "
-              "%.3f ms per read_file call; ratio overhead/tool call: %.2f\n",
-              steps, overhead_ms, tool_ms, overhead_ms / tool_ms);
+  std::printf(
+      "loop: %d steps, %.3f ms per step of loop overhead (target < 5 ms), "
+      "%.3f ms per read_file call; ratio overhead/tool call: %.2f\n",
+      steps, overhead_ms, tool_ms, overhead_ms / tool_ms);
 
   const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
   std::vector<double> ours, peer;
@@ -132,9 +135,10 @@ int bench_agent_command(const std::vector<std::string>& args) {
     ours.push_back(spawn_ms({self, "--version"}));
     peer.push_back(spawn_ms({"/bin/true"}));
   }
-  std::printf("start-up: dsv4 --version %.2f ms median (target < 20 ms), /bin/true %.2f ms; "
-              "ratio: %.2f\n",
-              median(ours), median(peer), median(ours) / median(peer));
+  std::printf(
+      "start-up: dsv4 --version %.2f ms median (target < 20 ms), /bin/true %.2f ms; "
+      "ratio: %.2f\n",
+      median(ours), median(peer), median(ours) / median(peer));
   return 0;
 }
 

@@ -38,7 +38,8 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     std::string value = line.substr(12);
     auto first = value.find_first_not_of(" \t");
     auto last = value.find_last_not_of(" \t\r\n");
-    t->response->retry_after = first == std::string::npos ? "" : value.substr(first, last - first + 1);
+    t->response->retry_after =
+        first == std::string::npos ? "" : value.substr(first, last - first + 1);
   }
   return n;
 }
@@ -71,7 +72,8 @@ HttpResponse http_post(const HttpRequest& request,
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &transfer);
-  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, static_cast<long>(request.connect_timeout.count()));
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                   static_cast<long>(request.connect_timeout.count()));
   // Below 1 byte/s for idle_timeout seconds: the stream is dead.
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, static_cast<long>(request.idle_timeout.count()));

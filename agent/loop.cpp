@@ -1,10 +1,9 @@
 #include "agent/loop.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <future>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <stop_token>
 
@@ -20,10 +19,14 @@ using Json = nlohmann::json;
 
 std::string_view approval_name(Approval approval) {
   switch (approval) {
-    case Approval::read_only: return "read-only";
-    case Approval::ask: return "ask";
-    case Approval::auto_edit: return "auto-edit";
-    case Approval::full_auto: return "full-auto";
+    case Approval::read_only:
+      return "read-only";
+    case Approval::ask:
+      return "ask";
+    case Approval::auto_edit:
+      return "auto-edit";
+    case Approval::full_auto:
+      return "full-auto";
   }
   return "?";
 }
@@ -33,16 +36,21 @@ Approval parse_approval(std::string_view name) {
   if (name == "ask") return Approval::ask;
   if (name == "auto-edit") return Approval::auto_edit;
   if (name == "full-auto") return Approval::full_auto;
-  throw std::invalid_argument("approval mode must be read-only, ask, auto-edit or full-auto, not '" +
-                              std::string(name) + "'");
+  throw std::invalid_argument(
+      "approval mode must be read-only, ask, auto-edit or full-auto, not '" + std::string(name) +
+      "'");
 }
 
 std::string_view status_name(RunStatus status) {
   switch (status) {
-    case RunStatus::done: return "done";
-    case RunStatus::error: return "error";
-    case RunStatus::budget: return "budget_exhausted";
-    case RunStatus::interrupted: return "interrupted";
+    case RunStatus::done:
+      return "done";
+    case RunStatus::error:
+      return "error";
+    case RunStatus::budget:
+      return "budget_exhausted";
+    case RunStatus::interrupted:
+      return "interrupted";
   }
   return "?";
 }
@@ -56,10 +64,11 @@ const std::string& tools_json() {
   static const std::string text = [] {
     std::map<std::string, Json> sorted;
     for (const tools::Tool& t : tools::all_tools())
-      sorted[std::string(t.name)] = {
-          {"type", "function"},
-          {"function",
-           {{"name", t.name}, {"description", tools::tool_description(t)}, {"parameters", Json::parse(t.schema)}}}};
+      sorted[std::string(t.name)] = {{"type", "function"},
+                                     {"function",
+                                      {{"name", t.name},
+                                       {"description", tools::tool_description(t)},
+                                       {"parameters", Json::parse(t.schema)}}}};
     Json array = Json::array();
     for (auto& [name, tool] : sorted) array.push_back(std::move(tool));
     return array.dump();
@@ -69,7 +78,10 @@ const std::string& tools_json() {
 
 AgentLoop::AgentLoop(ModelClient& model, const sandbox::Workspace& workspace, LoopOptions options,
                      SessionWriter* session, LoopEvents events)
-    : model_(model), workspace_(workspace), options_(std::move(options)), session_(session),
+    : model_(model),
+      workspace_(workspace),
+      options_(std::move(options)),
+      session_(session),
       events_(std::move(events)) {}
 
 void AgentLoop::emit(const Json& event, bool persist) {
@@ -108,10 +120,13 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
       result.status = RunStatus::interrupted;
       return result;
     }
-    if (options_.max_wall.count() > 0 && std::chrono::steady_clock::now() - run_started >= options_.max_wall)
-      return spent("the time budget (" + std::to_string(options_.max_wall.count()) + " s) is spent");
+    if (options_.max_wall.count() > 0 &&
+        std::chrono::steady_clock::now() - run_started >= options_.max_wall)
+      return spent("the time budget (" + std::to_string(options_.max_wall.count()) +
+                   " s) is spent");
     if (result.steps >= options_.max_steps)
-      return spent("the step budget (" + std::to_string(options_.max_steps) + " model turns) is spent");
+      return spent("the step budget (" + std::to_string(options_.max_steps) +
+                   " model turns) is spent");
     ++result.steps;
     ChatRequest request{history, tools_json(), options_.thinking, options_.max_tokens};
     ChatResponse response;
@@ -135,13 +150,17 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
           {"output", u.output},
           {"cache_hit_ratio", u.input > 0 ? static_cast<double>(u.cache_hit) / u.input : 0.0},
           {"finish_reason", response.finish_reason},
-          {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}},
+          {"seconds",
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()}},
          true);
 
     Message assistant = std::move(response.message);
     std::vector<std::string> leak_errors(assistant.tool_calls.size());
     for (LeakedCall& leaked : recover_leaked_calls(assistant)) {
-      emit({{"type", "notice"}, {"text", "recovered a tool call (" + leaked.call.name + ") written as DSML text in the content"}}, true);
+      emit({{"type", "notice"},
+            {"text", "recovered a tool call (" + leaked.call.name +
+                         ") written as DSML text in the content"}},
+           true);
       assistant.tool_calls.push_back(std::move(leaked.call));
       leak_errors.push_back(std::move(leaked.error));
     }
@@ -158,14 +177,17 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
       emit({{"type", "message"}, {"message", message_to_json(m)}}, true);
     }
     result.tool_calls += static_cast<int>(assistant.tool_calls.size());
-    if (options_.max_total_tokens > 0 && result.usage.input + result.usage.output >= options_.max_total_tokens)
+    if (options_.max_total_tokens > 0 &&
+        result.usage.input + result.usage.output >= options_.max_total_tokens)
       return spent("the token budget (" + std::to_string(options_.max_total_tokens) + ") is spent");
-    if (options_.max_cost_usd > 0 && cost_usd(options_.prices, result.usage) >= options_.max_cost_usd)
+    if (options_.max_cost_usd > 0 &&
+        cost_usd(options_.prices, result.usage) >= options_.max_cost_usd)
       return spent("the cost budget ($" + std::to_string(options_.max_cost_usd) + ") is spent");
   }
 }
 
-std::string AgentLoop::approval_refusal(const ToolCall& call, bool read_only, bool open_world) const {
+std::string AgentLoop::approval_refusal(const ToolCall& call, bool read_only,
+                                        bool open_world) const {
   if (read_only) return {};
   std::string why;
   switch (options_.approval) {
@@ -177,16 +199,19 @@ std::string AgentLoop::approval_refusal(const ToolCall& call, bool read_only, bo
       break;
     case Approval::ask:
       if (options_.ask && options_.ask(call)) return {};
-      why = options_.ask ? "the user declined this call" : "approval mode 'ask' has nobody to ask in a headless run";
+      why = options_.ask ? "the user declined this call"
+                         : "approval mode 'ask' has nobody to ask in a headless run";
       break;
     case Approval::read_only:
       why = "approval mode 'read-only' runs only tools that change nothing";
       break;
   }
-  return "not run: " + why + "; use read-only tools or finish with an answer that says what should be done";
+  return "not run: " + why +
+         "; use read-only tools or finish with an answer that says what should be done";
 }
 
-std::vector<Message> AgentLoop::run_calls(const Message& assistant, const std::vector<std::string>& leak_errors) {
+std::vector<Message> AgentLoop::run_calls(const Message& assistant,
+                                          const std::vector<std::string>& leak_errors) {
   const auto& calls = assistant.tool_calls;
   std::vector<Json> results(calls.size());
   std::vector<PreparedCall> prepared;
@@ -214,14 +239,16 @@ std::vector<Message> AgentLoop::run_calls(const Message& assistant, const std::v
     tools::ToolContext ctx{workspace_, stop.get_token()};
     Json out = tools::call_tool(*p.tool, Json::parse(p.arguments), ctx);
     if (!p.repairs.empty()) out["arguments_repaired"] = p.repairs;
-    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return std::make_pair(std::move(out), seconds);
   };
   // Consecutive read-only calls run together; a call that changes something runs alone.
   for (size_t i = 0; i < calls.size();) {
     if (interrupted()) {
       for (size_t k = i; k < calls.size(); ++k)
-        if (runnable[k]) results[k] = {{"ok", false}, {"error", "not run: the run was interrupted"}};
+        if (runnable[k])
+          results[k] = {{"ok", false}, {"error", "not run: the run was interrupted"}};
       break;
     }
     size_t end = i + 1;
@@ -229,20 +256,27 @@ std::vector<Message> AgentLoop::run_calls(const Message& assistant, const std::v
       while (end < calls.size() && (!runnable[end] || prepared[end].tool->traits.read_only)) ++end;
     std::vector<std::future<std::pair<Json, double>>> running(end - i);
     for (size_t k = i; k < end; ++k)
-      if (runnable[k]) running[k - i] = std::async(std::launch::async, run_one, std::cref(prepared[k]));
+      if (runnable[k])
+        running[k - i] = std::async(std::launch::async, run_one, std::cref(prepared[k]));
     for (size_t k = i; k < end; ++k) {
       if (!runnable[k]) continue;
       while (running[k - i].wait_for(std::chrono::milliseconds(50)) != std::future_status::ready)
         if (interrupted()) stop.request_stop();
       auto [out, seconds] = running[k - i].get();
-      emit({{"type", "tool"}, {"id", calls[k].id}, {"name", calls[k].name}, {"ok", out.value("ok", false)}, {"seconds", seconds}}, true);
+      emit({{"type", "tool"},
+            {"id", calls[k].id},
+            {"name", calls[k].name},
+            {"ok", out.value("ok", false)},
+            {"seconds", seconds}},
+           true);
       results[k] = std::move(out);
     }
     i = end;
   }
   std::vector<Message> messages;
   for (size_t i = 0; i < calls.size(); ++i)
-    messages.push_back(tool_message(calls[i].id, results[i].dump(-1, ' ', false, Json::error_handler_t::replace)));
+    messages.push_back(
+        tool_message(calls[i].id, results[i].dump(-1, ' ', false, Json::error_handler_t::replace)));
   return messages;
 }
 

@@ -2,11 +2,10 @@
 // The ReAct loop: model turn, then its tool calls (approved, repaired, validated; runs of
 // read-only calls concurrently, results in call order), then the next turn, until a
 // final answer, a budget or an interrupt.
-#include <nlohmann/json_fwd.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -39,8 +38,8 @@ struct LoopOptions {
   double max_cost_usd = 0;    // at `prices`; 0: no limit
   Prices prices;
   std::chrono::seconds max_wall{0};  // 0: no limit
-  int max_tokens = 32768;     // per request
-  int repeat_limit = 3;       // the same call this many times in a row is refused
+  int max_tokens = 32768;            // per request
+  int repeat_limit = 3;              // the same call this many times in a row is refused
   const std::atomic<bool>* interrupt = nullptr;
   // Asked in `ask` mode before a call that changes something; none (headless): refused.
   std::function<bool(const ToolCall&)> ask;
@@ -74,7 +73,8 @@ class AgentLoop {
 
  private:
   // The tool messages answering `assistant`'s calls, in call order.
-  std::vector<Message> run_calls(const Message& assistant, const std::vector<std::string>& leak_errors);
+  std::vector<Message> run_calls(const Message& assistant,
+                                 const std::vector<std::string>& leak_errors);
   std::string approval_refusal(const ToolCall& call, bool read_only, bool open_world) const;
   void emit(const nlohmann::json& event, bool persist);
   bool interrupted() const { return options_.interrupt && options_.interrupt->load(); }

@@ -1,7 +1,6 @@
 #include "agent/messages.hpp"
 
 #include <nlohmann/json.hpp>
-
 #include <stdexcept>
 
 namespace dsv4::agent {
@@ -10,10 +9,14 @@ using Json = nlohmann::json;
 
 std::string_view role_name(Role role) {
   switch (role) {
-    case Role::system: return "system";
-    case Role::user: return "user";
-    case Role::assistant: return "assistant";
-    case Role::tool: return "tool";
+    case Role::system:
+      return "system";
+    case Role::user:
+      return "user";
+    case Role::assistant:
+      return "assistant";
+    case Role::tool:
+      return "tool";
   }
   return "?";
 }
@@ -69,11 +72,16 @@ Message message_from_json(const Json& j) {
   if (!j.is_object()) throw std::invalid_argument("message: expected an object");
   Message m;
   std::string role = string_field(j, "role", "message");
-  if (role == "system") m.role = Role::system;
-  else if (role == "user") m.role = Role::user;
-  else if (role == "assistant") m.role = Role::assistant;
-  else if (role == "tool") m.role = Role::tool;
-  else throw std::invalid_argument("message.role: unknown role '" + role + "'");
+  if (role == "system")
+    m.role = Role::system;
+  else if (role == "user")
+    m.role = Role::user;
+  else if (role == "assistant")
+    m.role = Role::assistant;
+  else if (role == "tool")
+    m.role = Role::tool;
+  else
+    throw std::invalid_argument("message.role: unknown role '" + role + "'");
   m.content = string_field(j, "content", "message");
   if (auto it = j.find("reasoning_content"); it != j.end() && it->is_string())
     m.reasoning_content = it->get<std::string>();
@@ -81,7 +89,8 @@ Message message_from_json(const Json& j) {
   if (auto it = j.find("tool_calls"); it != j.end() && it->is_array()) {
     for (const Json& c : *it) {
       const Json& f = c.value("function", Json::object());
-      m.tool_calls.push_back({string_field(c, "id", "tool_call"), string_field(f, "name", "function"),
+      m.tool_calls.push_back({string_field(c, "id", "tool_call"),
+                              string_field(f, "name", "function"),
                               string_field(f, "arguments", "function")});
     }
   }

@@ -2,7 +2,6 @@
 // The conversation as the agent keeps it: OpenAI-style chat messages plus DeepSeek's
 // reasoning_content, convertible to and from JSON for requests and the session file.
 #include <nlohmann/json_fwd.hpp>
-
 #include <optional>
 #include <string>
 #include <string_view>

@@ -1,10 +1,9 @@
 #include "agent/openai_client.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <charconv>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -19,9 +18,12 @@ using Json = nlohmann::json;
 
 std::string_view thinking_name(Thinking thinking) {
   switch (thinking) {
-    case Thinking::off: return "off";
-    case Thinking::high: return "high";
-    case Thinking::max: return "max";
+    case Thinking::off:
+      return "off";
+    case Thinking::high:
+      return "high";
+    case Thinking::max:
+      return "max";
   }
   return "?";
 }
@@ -52,7 +54,8 @@ Provider parse_provider(std::string_view name) {
 
 std::string apply_model_alias(std::string& model, Thinking& thinking) {
   if (model != "deepseek-chat" && model != "deepseek-reasoner") return {};
-  std::string note = "note: '" + model + "' is a deprecated alias; using deepseek-v4-flash with thinking ";
+  std::string note =
+      "note: '" + model + "' is a deprecated alias; using deepseek-v4-flash with thinking ";
   if (model == "deepseek-chat") {
     thinking = Thinking::off;
   } else if (thinking == Thinking::off) {
@@ -114,11 +117,13 @@ std::chrono::milliseconds parse_retry_after(const std::string& value) {
   return std::chrono::milliseconds{static_cast<long>(seconds * 1000)};
 }
 
-Json request_body(const OpenAiConfig& config, const ChatRequest& request,
-                  const std::string& model, const Json& messages) {
+Json request_body(const OpenAiConfig& config, const ChatRequest& request, const std::string& model,
+                  const Json& messages) {
   const bool on = request.thinking != Thinking::off;
   const std::string effort(thinking_name(request.thinking));
-  Json body = {{"model", model}, {"messages", messages}, {"max_tokens", request.max_tokens},
+  Json body = {{"model", model},
+               {"messages", messages},
+               {"max_tokens", request.max_tokens},
                {"stream", config.stream}};
   if (config.stream) body["stream_options"] = {{"include_usage", true}};
   if (!request.tools_json.empty()) {
@@ -171,7 +176,13 @@ class Assembler {
         const Json function = tc.value("function", Json::object());
         if (auto id = text_of(tc, "id"); !id.empty()) slot->second.id = id;
         if (auto name = text_of(function, "name"); !name.empty()) slot->second.name += name;
-        if (fresh) emit({StreamEventKind::tool_call_start, "", index, slot->second.id, slot->second.name, {}});
+        if (fresh)
+          emit({StreamEventKind::tool_call_start,
+                "",
+                index,
+                slot->second.id,
+                slot->second.name,
+                {}});
         if (auto args = text_of(function, "arguments"); !args.empty()) {
           slot->second.arguments += args;
           emit({StreamEventKind::tool_call_delta, args, index, {}, {}, {}});
@@ -290,8 +301,9 @@ Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const
       a.why = "the server reported an error mid-stream: " + stream_error;
     } else if (!assembler.finished()) {
       a.outcome = Attempt::Outcome::retry;
-      a.why = response.error.empty() ? (bad_chunk ? "a stream chunk was not JSON" : "the stream ended early")
-                                     : "the stream broke: " + response.error;
+      a.why = response.error.empty()
+                  ? (bad_chunk ? "a stream chunk was not JSON" : "the stream ended early")
+                  : "the stream broke: " + response.error;
     } else {
       a.outcome = Attempt::Outcome::done;
       a.response = assembler.result(model);
@@ -364,7 +376,8 @@ ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink&
   for (size_t m = 0; m < models.size(); ++m) {
     if (m > 0) notice("switching to the fallback model " + models[m] + " after: " + last_why);
     for (int attempt = 1; attempt <= config_.max_attempts;) {
-      Attempt a = attempt_once(config_, models[m], request_body(config_, request, models[m], messages), sink);
+      Attempt a = attempt_once(config_, models[m],
+                               request_body(config_, request, models[m], messages), sink);
       if (cancelled()) throw fail(ModelError::Kind::unavailable, a.status, "interrupted");
       switch (a.outcome) {
         case Attempt::Outcome::done:
@@ -373,7 +386,9 @@ ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink&
           if (repaired) throw fail(a.kind, a.status, a.why);
           repaired = true;
           give_every_assistant_reasoning(messages);
-          notice("the server asked for reasoning_content; resending with it on every assistant message");
+          notice(
+              "the server asked for reasoning_content; resending with it on every assistant "
+              "message");
           continue;  // a repair does not spend an attempt
         case Attempt::Outcome::fail:
           throw fail(a.kind, a.status, a.why);
@@ -383,10 +398,12 @@ ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink&
       last_why = a.why;
       if (attempt == config_.max_attempts) break;
       // Exponential backoff with jitter, at least what the server asked for.
-      auto backoff = std::min(config_.backoff_cap, config_.backoff_base * (1L << std::min(attempt - 1, 20)));
+      auto backoff =
+          std::min(config_.backoff_cap, config_.backoff_base * (1L << std::min(attempt - 1, 20)));
       std::uniform_real_distribution<double> jitter(0.5, 1.0);
       auto delay = std::chrono::milliseconds{static_cast<long>(backoff.count() * jitter(rng))};
-      if (a.retry_after.count() >= 0) delay = std::max(delay, std::min(a.retry_after, config_.retry_after_cap));
+      if (a.retry_after.count() >= 0)
+        delay = std::max(delay, std::min(a.retry_after, config_.retry_after_cap));
       notice(a.why + "; retrying in " + std::to_string(delay.count()) + " ms (attempt " +
              std::to_string(attempt + 1) + " of " + std::to_string(config_.max_attempts) + ")");
       auto until = std::chrono::steady_clock::now() + delay;
@@ -400,8 +417,8 @@ ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink&
     }
   }
   throw fail(ModelError::Kind::unavailable, 0,
-                   "the model server stayed unavailable after " + std::to_string(config_.max_attempts) +
-                       " attempts per model: " + last_why);
+             "the model server stayed unavailable after " + std::to_string(config_.max_attempts) +
+                 " attempts per model: " + last_why);
 }
 
 }  // namespace dsv4::agent

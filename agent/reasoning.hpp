@@ -3,7 +3,6 @@
 // mode the server rejects a tool-calling assistant turn of the current user turn that
 // lacks reasoning_content (HTTP 400), while reasoning of earlier user turns is dead weight.
 #include <nlohmann/json_fwd.hpp>
-
 #include <vector>
 
 #include "agent/messages.hpp"

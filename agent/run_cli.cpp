@@ -2,8 +2,6 @@
 
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -13,6 +11,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "agent/loop.hpp"
@@ -84,10 +83,14 @@ std::filesystem::path default_session_path() {
 
 int exit_code(RunStatus status) {
   switch (status) {
-    case RunStatus::done: return 0;
-    case RunStatus::error: return 1;
-    case RunStatus::budget: return 3;
-    case RunStatus::interrupted: return 130;
+    case RunStatus::done:
+      return 0;
+    case RunStatus::error:
+      return 1;
+    case RunStatus::budget:
+      return 3;
+    case RunStatus::interrupted:
+      return 130;
   }
   return 1;
 }
@@ -95,9 +98,8 @@ int exit_code(RunStatus status) {
 }  // namespace
 
 int run_command(const std::vector<std::string>& args) {
-  std::string task, base_url, provider_name = "deepseek", model = "deepseek-v4-flash",
-                             fallback, key_env = "DEEPSEEK_API_KEY", root = ".", session_file,
-                             resume_file;
+  std::string task, base_url, provider_name = "deepseek", model = "deepseek-v4-flash", fallback,
+                              key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file;
   bool json_out = false, events_out = false, stream = true;
   LoopOptions options;
   OpenAiConfig config;
@@ -114,43 +116,65 @@ int run_command(const std::vector<std::string>& args) {
         const std::string& v = value();
         size_t used = 0;
         long n = std::stol(v, &used);
-        if (used != v.size() || n < 0) throw std::invalid_argument(a + " needs a number, not '" + v + "'");
+        if (used != v.size() || n < 0)
+          throw std::invalid_argument(a + " needs a number, not '" + v + "'");
         return n;
       };
       if (a == "--help" || a == "-h") {
         std::cout << kUsage << sandbox::kSandboxFlagsHelp;
         return 0;
-      } else if (a == "--json") json_out = true;
-      else if (a == "--events") events_out = true;
-      else if (a == "--no-stream") stream = false;
-      else if (a == "--base-url") base_url = value();
-      else if (a == "--provider") provider_name = value();
-      else if (a == "--model-name") model = value();
-      else if (a == "--fallback-model") fallback = value();
-      else if (a == "--api-key-env") key_env = value();
-      else if (a == "--root") root = value();
-      else if (a == "--session") session_file = value();
-      else if (a == "--resume") resume_file = value();
-      else if (a == "--thinking") options.thinking = parse_thinking(value());
-      else if (a == "--approve") options.approval = parse_approval(value());
-      else if (a == "--max-steps") options.max_steps = static_cast<int>(number());
-      else if (a == "--max-total-tokens") options.max_total_tokens = number();
-      else if (a == "--max-tokens") options.max_tokens = static_cast<int>(number());
-      else if (a == "--max-seconds") options.max_wall = std::chrono::seconds{number()};
+      } else if (a == "--json")
+        json_out = true;
+      else if (a == "--events")
+        events_out = true;
+      else if (a == "--no-stream")
+        stream = false;
+      else if (a == "--base-url")
+        base_url = value();
+      else if (a == "--provider")
+        provider_name = value();
+      else if (a == "--model-name")
+        model = value();
+      else if (a == "--fallback-model")
+        fallback = value();
+      else if (a == "--api-key-env")
+        key_env = value();
+      else if (a == "--root")
+        root = value();
+      else if (a == "--session")
+        session_file = value();
+      else if (a == "--resume")
+        resume_file = value();
+      else if (a == "--thinking")
+        options.thinking = parse_thinking(value());
+      else if (a == "--approve")
+        options.approval = parse_approval(value());
+      else if (a == "--max-steps")
+        options.max_steps = static_cast<int>(number());
+      else if (a == "--max-total-tokens")
+        options.max_total_tokens = number();
+      else if (a == "--max-tokens")
+        options.max_tokens = static_cast<int>(number());
+      else if (a == "--max-seconds")
+        options.max_wall = std::chrono::seconds{number()};
       else if (a == "--max-cost") {
         const std::string& v = value();
         size_t used = 0;
         options.max_cost_usd = std::stod(v, &used);
         if (used != v.size() || options.max_cost_usd < 0)
           throw std::invalid_argument("--max-cost needs an amount in USD, not '" + v + "'");
-      }
-      else if (a == "--max-attempts") config.max_attempts = std::max(1, static_cast<int>(number()));
-      else if (a == "--retry-base-ms") config.backoff_base = std::chrono::milliseconds{number()};
+      } else if (a == "--max-attempts")
+        config.max_attempts = std::max(1, static_cast<int>(number()));
+      else if (a == "--retry-base-ms")
+        config.backoff_base = std::chrono::milliseconds{number()};
       else if (a == "--model")
-        return usage_error("--model DIR needs the local engine, which this build does not have yet; "
-                           "serve the model with vLLM or SGLang and pass --base-url URL --provider vllm");
-      else if (a.starts_with("--")) return usage_error("unknown option '" + a + "'");
-      else task += (task.empty() ? "" : " ") + a;
+        return usage_error(
+            "--model DIR needs the local engine, which this build does not have yet; "
+            "serve the model with vLLM or SGLang and pass --base-url URL --provider vllm");
+      else if (a.starts_with("--"))
+        return usage_error("unknown option '" + a + "'");
+      else
+        task += (task.empty() ? "" : " ") + a;
     } catch (const std::invalid_argument& e) {
       return usage_error(e.what());
     } catch (const std::out_of_range&) {
@@ -177,7 +201,8 @@ int run_command(const std::vector<std::string>& args) {
   config.fallback_model = fallback;
   config.stream = stream;
   config.cancel = &g_interrupted;
-  if (std::string note = apply_model_alias(model, options.thinking); !note.empty()) std::cerr << note << "\n";
+  if (std::string note = apply_model_alias(model, options.thinking); !note.empty())
+    std::cerr << note << "\n";
   config.model = model;
   options.prices = default_prices(model);
   options.interrupt = &g_interrupted;
@@ -186,7 +211,8 @@ int run_command(const std::vector<std::string>& args) {
   std::signal(SIGTERM, on_sigint);
 
   sandbox::Workspace workspace{std::filesystem::path(root), policy};
-  if (auto warning = sandbox::policy_warning(policy); !warning.empty()) std::cerr << warning << "\n";
+  if (auto warning = sandbox::policy_warning(policy); !warning.empty())
+    std::cerr << warning << "\n";
 
   std::vector<Message> history;
   std::filesystem::path session_path;
@@ -196,19 +222,25 @@ int run_command(const std::vector<std::string>& args) {
     history = std::move(loaded.messages);
     session_path = resume_file;
   } else {
-    session_path = session_file.empty() ? default_session_path() : std::filesystem::path(session_file);
+    session_path =
+        session_file.empty() ? default_session_path() : std::filesystem::path(session_file);
   }
   SessionWriter session(session_path);
   auto print_event = [&](const Json& event) {
-    if (events_out) std::cout << event.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
+    if (events_out)
+      std::cout << event.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
   };
   auto start = [&](const Message& m) {
     history.push_back(m);
     session.append_message(m);
     print_event({{"type", "message"}, {"message", message_to_json(m)}});
   };
-  session.append({{"type", "run"}, {"model", model}, {"provider", provider_name}, {"base_url", base_url},
-                  {"thinking", thinking_name(options.thinking)}, {"approval", approval_name(options.approval)},
+  session.append({{"type", "run"},
+                  {"model", model},
+                  {"provider", provider_name},
+                  {"base_url", base_url},
+                  {"thinking", thinking_name(options.thinking)},
+                  {"approval", approval_name(options.approval)},
                   {"root", workspace.root().string()}});
   if (history.empty()) start(system_message(system_prompt()));
   if (!task.empty()) start(user_message(task));
@@ -232,19 +264,22 @@ int run_command(const std::vector<std::string>& args) {
     if (auto after = snapshot()) patch = diff_trees(workspace.root(), *before, *after);
   }
   const double cost = cost_usd(options.prices, result.usage);
-  Json summary = {{"status", status_name(result.status)},
-                  {"answer", result.answer},
-                  {"steps", result.steps},
-                  {"tool_calls", result.tool_calls},
-                  {"usage",
-                   {{"input", result.usage.input},
-                    {"cache_hit", result.usage.cache_hit},
-                    {"cache_miss", result.usage.cache_miss},
-                    {"output", result.usage.output}}},
-                  {"cache_hit_ratio", result.usage.input > 0 ? static_cast<double>(result.usage.cache_hit) / result.usage.input : 0.0},
-                  {"cost_usd", cost},
-                  {"patch", patch},
-                  {"session", session_path.string()}};
+  Json summary = {
+      {"status", status_name(result.status)},
+      {"answer", result.answer},
+      {"steps", result.steps},
+      {"tool_calls", result.tool_calls},
+      {"usage",
+       {{"input", result.usage.input},
+        {"cache_hit", result.usage.cache_hit},
+        {"cache_miss", result.usage.cache_miss},
+        {"output", result.usage.output}}},
+      {"cache_hit_ratio", result.usage.input > 0
+                              ? static_cast<double>(result.usage.cache_hit) / result.usage.input
+                              : 0.0},
+      {"cost_usd", cost},
+      {"patch", patch},
+      {"session", session_path.string()}};
   if (!result.error.empty()) summary["error"] = result.error;
   session.append({{"type", "end"}, {"result", summary}});
   print_event({{"type", "end"}, {"result", summary}});
@@ -253,12 +288,14 @@ int run_command(const std::vector<std::string>& args) {
   } else if (!events_out) {
     if (!result.answer.empty()) std::cout << result.answer << "\n";
     char line[200];
-    std::snprintf(line, sizeof line, "%d steps, %d tool calls; tokens: %ld in (%.0f%% cache hits), %ld out; $%.4f\n",
+    std::snprintf(line, sizeof line,
+                  "%d steps, %d tool calls; tokens: %ld in (%.0f%% cache hits), %ld out; $%.4f\n",
                   result.steps, result.tool_calls, result.usage.input,
                   100.0 * summary["cache_hit_ratio"].get<double>(), result.usage.output, cost);
     std::cerr << line;
   }
-  if (!result.error.empty()) std::cerr << "dsv4 run: " << status_name(result.status) << ": " << result.error << "\n";
+  if (!result.error.empty())
+    std::cerr << "dsv4 run: " << status_name(result.status) << ": " << result.error << "\n";
   return exit_code(result.status);
 }
 

@@ -2,9 +2,8 @@
 // A session file: one JSON event per line (messages, usage per request, tool timings),
 // appended as the run goes so that a crash loses at most the line being written, and
 // loadable to resume the conversation exactly (reasoning_content byte for byte).
-#include <nlohmann/json_fwd.hpp>
-
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
 
@@ -33,7 +32,7 @@ class SessionWriter {
 struct LoadedSession {
   std::vector<Message> messages;
   std::vector<nlohmann::json> events;  // every event, messages included, in order
-  bool torn_tail = false;               // the last line was cut off (a crash) and skipped
+  bool torn_tail = false;              // the last line was cut off (a crash) and skipped
 };
 
 // Reads a session file. A final line without its newline is skipped (torn_tail); any

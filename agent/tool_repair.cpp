@@ -1,8 +1,7 @@
 #include "agent/tool_repair.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "engine/dsml_arguments.hpp"
@@ -37,9 +36,12 @@ void note(std::vector<std::string>& repairs, const std::string& what) {
 
 void escape_control(char c, std::string& out, std::vector<std::string>& repairs) {
   note(repairs, "escaped raw control characters inside strings");
-  if (c == '\n') out += "\\n";
-  else if (c == '\t') out += "\\t";
-  else if (c == '\r') out += "\\r";
+  if (c == '\n')
+    out += "\\n";
+  else if (c == '\t')
+    out += "\\t";
+  else if (c == '\r')
+    out += "\\r";
   else {
     static const char* hex = "0123456789abcdef";
     out += "\\u00";
@@ -140,7 +142,8 @@ RepairedJson repair_json_object(std::string_view text) {
   }
   if (j.is_discarded()) {
     std::string_view body = trimmed(text);
-    if (strip_fence(body)) r.repairs.push_back("removed a Markdown code fence around the arguments");
+    if (strip_fence(body))
+      r.repairs.push_back("removed a Markdown code fence around the arguments");
     std::string fixed = rewrite(body, r.repairs);
     j = Json::parse(fixed, nullptr, false);
     if (j.is_discarded()) {
@@ -193,8 +196,10 @@ namespace {
 
 // Takes DSML tool calls out of `text` (fullwidth or ASCII bars), leaving the visible text.
 void take_dsml_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
-  if (text.find("｜DSML｜") == std::string::npos && text.find("|DSML|") == std::string::npos) return;
-  engine::ParsedMessage parsed = engine::parse_completion(text, {.thinking = false, .strict = false});
+  if (text.find("｜DSML｜") == std::string::npos && text.find("|DSML|") == std::string::npos)
+    return;
+  engine::ParsedMessage parsed =
+      engine::parse_completion(text, {.thinking = false, .strict = false});
   if (parsed.tool_calls.empty()) return;
   for (const engine::ParsedToolCall& c : parsed.tool_calls) {
     LeakedCall leaked;
@@ -218,8 +223,11 @@ void take_dsml_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n)
 // when `known_only` and NAME is no tool (then it is more likely an example than a call).
 std::optional<LeakedCall> json_call(std::string_view text, bool known_only, size_t& n) {
   Json j = Json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("name") || !j["name"].is_string()) return std::nullopt;
-  const char* key = j.contains("arguments") ? "arguments" : j.contains("parameters") ? "parameters" : nullptr;
+  if (j.is_discarded() || !j.is_object() || !j.contains("name") || !j["name"].is_string())
+    return std::nullopt;
+  const char* key = j.contains("arguments")    ? "arguments"
+                    : j.contains("parameters") ? "parameters"
+                                               : nullptr;
   if (!key || j.size() != 2) return std::nullopt;
   std::string name = j["name"].get<std::string>();
   if (known_only && !tools::find_tool(name)) return std::nullopt;
@@ -238,7 +246,9 @@ void take_json_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n)
   for (size_t pos = text.find(open); pos != std::string::npos; pos = text.find(open, pos)) {
     size_t end = text.find(close, pos);
     size_t inner_end = end == std::string::npos ? text.size() : end;
-    auto call = json_call(trimmed(std::string_view(text).substr(pos + open.size(), inner_end - pos - open.size())), false, n);
+    auto call = json_call(
+        trimmed(std::string_view(text).substr(pos + open.size(), inner_end - pos - open.size())),
+        false, n);
     if (!call) {
       pos += open.size();
       continue;

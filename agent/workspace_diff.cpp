@@ -31,7 +31,8 @@ GitResult git(const std::filesystem::path& root, std::vector<std::string> args,
   if (!index_file.empty()) spec.env.push_back("GIT_INDEX_FILE=" + index_file);
   spec.timeout = std::chrono::minutes(2);
   GitResult r{-1, {}};
-  tools::ProcessEnd end = tools::run_process(spec, std::stop_token{}, [&](std::string_view s) { r.output.append(s); });
+  tools::ProcessEnd end =
+      tools::run_process(spec, std::stop_token{}, [&](std::string_view s) { r.output.append(s); });
   r.exit_code = end.exit_code;
   return r;
 }
@@ -41,18 +42,22 @@ GitResult git(const std::filesystem::path& root, std::vector<std::string> args,
 std::optional<std::string> snapshot_tree(const std::filesystem::path& root) {
   static std::atomic<int> counter{0};
   if (git(root, {"rev-parse", "--is-inside-work-tree"}).exit_code != 0) return std::nullopt;
-  std::string index = (std::filesystem::temp_directory_path() /
-                       ("dsv4-index-" + std::to_string(::getpid()) + "-" + std::to_string(++counter)))
-                          .string();
+  std::string index =
+      (std::filesystem::temp_directory_path() /
+       ("dsv4-index-" + std::to_string(::getpid()) + "-" + std::to_string(++counter)))
+          .string();
   GitResult add = git(root, {"add", "-A", "--", ".", ":(exclude).dsv4"}, index);
   GitResult tree = add.exit_code == 0 ? git(root, {"write-tree"}, index) : add;
   std::filesystem::remove(index);
-  if (tree.exit_code != 0) throw std::runtime_error("cannot record the workspace with git: " + tree.output);
-  while (!tree.output.empty() && (tree.output.back() == '\n' || tree.output.back() == '\r')) tree.output.pop_back();
+  if (tree.exit_code != 0)
+    throw std::runtime_error("cannot record the workspace with git: " + tree.output);
+  while (!tree.output.empty() && (tree.output.back() == '\n' || tree.output.back() == '\r'))
+    tree.output.pop_back();
   return tree.output;
 }
 
-std::string diff_trees(const std::filesystem::path& root, const std::string& before, const std::string& after) {
+std::string diff_trees(const std::filesystem::path& root, const std::string& before,
+                       const std::string& after) {
   GitResult d = git(root, {"diff", "--no-color", "--no-ext-diff", "--binary", before, after});
   if (d.exit_code != 0) throw std::runtime_error("git diff failed: " + d.output);
   return d.output;

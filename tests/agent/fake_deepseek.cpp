@@ -61,15 +61,24 @@ bool send_all(int fd, const std::string& data) {
 
 std::string reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    default: return "Status";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 402:
+      return "Payment Required";
+    case 422:
+      return "Unprocessable Entity";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
@@ -92,7 +101,8 @@ ScriptedReply sse_turn(const TurnSpec& t) {
                         .dump());
     for (const auto& p : pieces(c.arguments, 9))
       r.sse.push_back(
-          chunk({{"tool_calls", Json::array({{{"index", i}, {"function", {{"arguments", p}}}}})}}).dump());
+          chunk({{"tool_calls", Json::array({{{"index", i}, {"function", {{"arguments", p}}}}})}})
+              .dump());
   }
   r.sse.push_back(chunk({{"content", ""}}, t.calls.empty() ? "stop" : "tool_calls").dump());
   Json usage_chunk = chunk(Json::object());
@@ -110,15 +120,18 @@ ScriptedReply json_turn(const TurnSpec& t) {
     message["tool_calls"] = Json::array();
     for (const auto& c : t.calls)
       message["tool_calls"].push_back(
-          {{"id", c.id}, {"type", "function"}, {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
+          {{"id", c.id},
+           {"type", "function"},
+           {"function", {{"name", c.name}, {"arguments", c.arguments}}}});
   }
-  Json body = {{"id", "chatcmpl-test"},
-               {"object", "chat.completion"},
-               {"model", "deepseek-v4-flash"},
-               {"choices", Json::array({{{"index", 0},
-                                         {"message", message},
-                                         {"finish_reason", t.calls.empty() ? "stop" : "tool_calls"}}})},
-               {"usage", usage_of(t)}};
+  Json body = {
+      {"id", "chatcmpl-test"},
+      {"object", "chat.completion"},
+      {"model", "deepseek-v4-flash"},
+      {"choices", Json::array({{{"index", 0},
+                                {"message", message},
+                                {"finish_reason", t.calls.empty() ? "stop" : "tool_calls"}}})},
+      {"usage", usage_of(t)}};
   ScriptedReply r;
   r.body = body.dump();
   return r;
@@ -182,9 +195,11 @@ void FakeDeepSeek::serve() {
 std::optional<ScriptedReply> FakeDeepSeek::check_rules(const RecordedRequest& r) const {
   auto auth = r.headers.find("authorization");
   if (auth == r.headers.end() || auth->second != "Bearer " + api_key_)
-    return error_reply(401, "Authentication Fails, Your api key is invalid", "authentication_error");
+    return error_reply(401, "Authentication Fails, Your api key is invalid",
+                       "authentication_error");
   if (r.json.is_null() || !r.json.is_object())
-    return error_reply(400, "Failed to deserialize the JSON body into the target type", "invalid_request_error");
+    return error_reply(400, "Failed to deserialize the JSON body into the target type",
+                       "invalid_request_error");
   const Json& messages = r.json.value("messages", Json::array());
   // Thinking is on unless the request turns it off.
   bool thinking = true;
@@ -236,13 +251,15 @@ void FakeDeepSeek::handle(int fd) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string name = line.substr(0, colon);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(' '));
     request.headers[name] = value;
   }
   if (request.headers.count("expect")) send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n");
-  size_t length = request.headers.count("content-length") ? std::stoul(request.headers["content-length"]) : 0;
+  size_t length =
+      request.headers.count("content-length") ? std::stoul(request.headers["content-length"]) : 0;
   request.body = data.substr(header_end + 4);
   while (request.body.size() < length) {
     ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
@@ -257,21 +274,23 @@ void FakeDeepSeek::handle(int fd) {
     reply = *refusal;
   } else {
     std::lock_guard lock(mutex_);
-    reply = next_ < script_.size() ? script_[next_++]
-                                   : error_reply(500, "fake server: the script has no more replies",
-                                                 "server_error");
+    reply = next_ < script_.size()
+                ? script_[next_++]
+                : error_reply(500, "fake server: the script has no more replies", "server_error");
   }
   request.status = reply.status;
   {
     std::lock_guard lock(mutex_);
     requests_.push_back(request);
   }
-  std::string response = "HTTP/1.1 " + std::to_string(reply.status) + " " + reason_phrase(reply.status) + "\r\n";
+  std::string response =
+      "HTTP/1.1 " + std::to_string(reply.status) + " " + reason_phrase(reply.status) + "\r\n";
   for (const auto& [name, value] : reply.headers) response += name + ": " + value + "\r\n";
   response += "Connection: close\r\n";
   if (reply.sse.empty()) {
-    response += "Content-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
-                "\r\n\r\n" + reply.body;
+    response +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(reply.body.size()) +
+        "\r\n\r\n" + reply.body;
     send_all(fd, response);
     return;
   }

@@ -3,11 +3,10 @@
 // serves scripted replies in order (SSE streams, JSON bodies, errors, cut streams) and,
 // before any script step, enforces the real API's rules, answering 400 exactly where
 // DeepSeek would. It records every request so that tests can assert what the client sent.
-#include <nlohmann/json.hpp>
-
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>

@@ -1,10 +1,10 @@
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
+#include "agent/loop.hpp"
 
+#include <catch2/catch.hpp>
 #include <deque>
+#include <nlohmann/json.hpp>
 #include <thread>
 
-#include "agent/loop.hpp"
 #include "sandbox/launcher.hpp"
 #include "sandbox/workspace.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -104,7 +104,8 @@ TEST_CASE("approval modes decide which calls run", "[agent][loop][approval]") {
   Fixture f;
   auto write = ToolCall{"w", "write_file", R"({"path":"a.txt","content":"changed\n"})"};
   auto shell = ToolCall{"s", "shell", R"({"command":"echo hi > c.txt"})"};
-  for (Approval mode : {Approval::read_only, Approval::ask, Approval::auto_edit, Approval::full_auto}) {
+  for (Approval mode :
+       {Approval::read_only, Approval::ask, Approval::auto_edit, Approval::full_auto}) {
     INFO(approval_name(mode));
     f.dir.write("a.txt", "alpha\n");
     std::filesystem::remove(f.dir / "c.txt");
@@ -119,7 +120,8 @@ TEST_CASE("approval modes decide which calls run", "[agent][loop][approval]") {
     CHECK(f.dir.read("a.txt") == (edits ? "changed\n" : "alpha\n"));
     INFO(s.dump());
     CHECK(s["ok"] == (mode == Approval::full_auto));
-    if (mode != Approval::full_auto) CHECK_THAT(s["error"].get<std::string>(), Catch::Contains("not run: approval mode"));
+    if (mode != Approval::full_auto)
+      CHECK_THAT(s["error"].get<std::string>(), Catch::Contains("not run: approval mode"));
   }
 }
 
@@ -132,16 +134,18 @@ TEST_CASE("ask mode asks, and obeys the answer", "[agent][loop][approval]") {
     asked.push_back(c.name);
     return c.name == "write_file";
   };
-  ScriptedModel model({calls({{"w", "write_file", R"({"path":"n.txt","content":"x"})"},
-                              {"r", "read_file", R"({"path":"a.txt"})"},
-                              {"d", "edit_file", R"({"path":"a.txt","old_string":"alpha","new_string":"x"})"}}),
-                       answer("ok")});
+  ScriptedModel model(
+      {calls({{"w", "write_file", R"({"path":"n.txt","content":"x"})"},
+              {"r", "read_file", R"({"path":"a.txt"})"},
+              {"d", "edit_file", R"({"path":"a.txt","old_string":"alpha","new_string":"x"})"}}),
+       answer("ok")});
   std::vector<Message> history;
   f.run(model, options, history);
   CHECK(asked == std::vector<std::string>{"write_file", "edit_file"});  // never for read-only tools
   CHECK(f.dir.read("n.txt") == "x");
   CHECK(f.dir.read("a.txt") == "alpha\n");
-  CHECK_THAT(Fixture::result_of(history, "d")["error"].get<std::string>(), Catch::Contains("declined"));
+  CHECK_THAT(Fixture::result_of(history, "d")["error"].get<std::string>(),
+             Catch::Contains("declined"));
 }
 
 TEST_CASE("broken calls get precise errors and the loop goes on", "[agent][loop][repair]") {
@@ -152,8 +156,10 @@ TEST_CASE("broken calls get precise errors and the loop goes on", "[agent][loop]
                        answer("ok")});
   std::vector<Message> history;
   CHECK(f.run(model, {}, history).status == RunStatus::done);
-  CHECK_THAT(Fixture::result_of(history, "u")["error"].get<std::string>(), Catch::Contains("valid tools:"));
-  CHECK_THAT(Fixture::result_of(history, "j")["error"].get<std::string>(), Catch::Contains("not valid JSON"));
+  CHECK_THAT(Fixture::result_of(history, "u")["error"].get<std::string>(),
+             Catch::Contains("valid tools:"));
+  CHECK_THAT(Fixture::result_of(history, "j")["error"].get<std::string>(),
+             Catch::Contains("not valid JSON"));
   Json repaired = Fixture::result_of(history, "r");
   CHECK(repaired["ok"] == true);
   CHECK(repaired["arguments_repaired"].size() == 2);
@@ -177,7 +183,8 @@ TEST_CASE("DSML calls leaked into content run and never reach the answer", "[age
   CHECK_THAT(Fixture::result_of(history, "dsml_1")["content"].dump(), Catch::Contains("beta"));
 }
 
-TEST_CASE("a call repeated in a row is refused, budgets and interrupts end the run", "[agent][loop]") {
+TEST_CASE("a call repeated in a row is refused, budgets and interrupts end the run",
+          "[agent][loop]") {
   Fixture f;
   SECTION("loop breaker") {
     ToolCall same{"x", "read_file", R"({"path":"a.txt"})"};
@@ -190,7 +197,8 @@ TEST_CASE("a call repeated in a row is refused, budgets and interrupts end the r
     CHECK(refused == 1);
   }
   SECTION("step budget") {
-    ScriptedModel model({calls({{"1", "list_files", "{}"}}), calls({{"2", "read_file", R"({"path":"a.txt"})"}}), answer("late")});
+    ScriptedModel model({calls({{"1", "list_files", "{}"}}),
+                         calls({{"2", "read_file", R"({"path":"a.txt"})"}}), answer("late")});
     std::vector<Message> history;
     LoopOptions options;
     options.max_steps = 2;
@@ -229,7 +237,8 @@ TEST_CASE("a call repeated in a row is refused, budgets and interrupts end the r
     };
     options.approval = Approval::ask;
     options.ask = [&](const ToolCall&) { return slow(); };
-    ScriptedModel asking({calls({{"w", "write_file", R"({"path":"n.txt","content":"x"})"}}), answer("late")});
+    ScriptedModel asking(
+        {calls({{"w", "write_file", R"({"path":"n.txt","content":"x"})"}}), answer("late")});
     LoopResult r = f.run(asking, options, history);
     CHECK(r.status == RunStatus::budget);
     CHECK_THAT(r.error, Catch::Contains("time budget"));
@@ -250,7 +259,8 @@ TEST_CASE("the prompt prefix is byte-stable and sorted", "[agent][loop][cache]")
   Json tools = Json::parse(tools_json());
   REQUIRE(tools.size() >= 10);
   for (size_t i = 1; i < tools.size(); ++i)
-    CHECK(tools[i - 1]["function"]["name"].get<std::string>() < tools[i]["function"]["name"].get<std::string>());
+    CHECK(tools[i - 1]["function"]["name"].get<std::string>() <
+          tools[i]["function"]["name"].get<std::string>());
   CHECK(tools_json() == Json::parse(tools_json()).dump());  // canonical: sorted keys, no spaces
   CHECK_THAT(system_prompt(), Catch::Contains("dsv4"));
 }

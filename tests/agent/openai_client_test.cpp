@@ -1,10 +1,10 @@
+#include "agent/openai_client.hpp"
+
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <nlohmann/json.hpp>
 
-#include <chrono>
-
 #include "agent/http.hpp"
-#include "agent/openai_client.hpp"
 #include "tests/agent/fake_deepseek.hpp"
 
 using namespace dsv4::agent;
@@ -28,7 +28,8 @@ OpenAiConfig config_for(const FakeDeepSeek& server) {
 ChatRequest simple_request(Thinking thinking = Thinking::high) {
   ChatRequest r;
   r.messages = {system_message("sys"), user_message("hello")};
-  r.tools_json = R"([{"type":"function","function":{"name":"read_file","parameters":{"type":"object"}}}])";
+  r.tools_json =
+      R"([{"type":"function","function":{"name":"read_file","parameters":{"type":"object"}}}])";
   r.thinking = thinking;
   r.max_tokens = 1234;
   return r;
@@ -56,7 +57,8 @@ EventSink collect_notices() {
 
 }  // namespace
 
-TEST_CASE("a streamed turn is assembled and the request follows DeepSeek's API", "[agent][client]") {
+TEST_CASE("a streamed turn is assembled and the request follows DeepSeek's API",
+          "[agent][client]") {
   FakeDeepSeek server({dsv4::test::sse_turn(call_turn())});
   OpenAiClient client(config_for(server));
   std::string streamed_reasoning, streamed_args;
@@ -129,7 +131,8 @@ TEST_CASE("providers ask for thinking their own way", "[agent][client]") {
   OpenAiClient(c).complete(simple_request(Thinking::high), {});
   auto rq = server.requests();
   REQUIRE(rq.size() == 4);
-  CHECK(rq[0].json["chat_template_kwargs"] == Json{{"thinking", true}, {"reasoning_effort", "high"}});
+  CHECK(rq[0].json["chat_template_kwargs"] ==
+        Json{{"thinking", true}, {"reasoning_effort", "high"}});
   CHECK_FALSE(rq[0].json.contains("thinking"));
   CHECK(rq[1].json["chat_template_kwargs"] == Json{{"thinking", false}});
   CHECK(rq[2].json["thinking"] == Json{{"type", "disabled"}});
@@ -140,7 +143,8 @@ TEST_CASE("providers ask for thinking their own way", "[agent][client]") {
 }
 
 TEST_CASE("429 honours Retry-After and shows DeepSeek's message", "[agent][client][retry]") {
-  ScriptedReply busy = dsv4::test::error_reply(429, "Rate limit reached for requests", "rate_limit_error");
+  ScriptedReply busy =
+      dsv4::test::error_reply(429, "Rate limit reached for requests", "rate_limit_error");
   busy.headers = {{"Retry-After", "1"}};
   TurnSpec answer;
   answer.content = "fine";
@@ -155,14 +159,14 @@ TEST_CASE("429 honours Retry-After and shows DeepSeek's message", "[agent][clien
   CHECK_THAT(notices[0], Catch::Contains("HTTP 429") && Catch::Contains("Rate limit reached"));
 }
 
-TEST_CASE("503 and 500 are retried, a cut stream too, without doubling the text", "[agent][client][retry]") {
+TEST_CASE("503 and 500 are retried, a cut stream too, without doubling the text",
+          "[agent][client][retry]") {
   TurnSpec answer;
   answer.reasoning = "thinking about the answer at length";
   answer.content = "the complete answer, streamed in pieces";
   ScriptedReply cut = dsv4::test::sse_turn(answer);
   cut.cut = true;
-  FakeDeepSeek server({dsv4::test::error_reply(503, "Service is too busy", "server_error"),
-                       cut,
+  FakeDeepSeek server({dsv4::test::error_reply(503, "Service is too busy", "server_error"), cut,
                        dsv4::test::error_reply(500, "internal", "server_error"),
                        dsv4::test::sse_turn(answer)});
   OpenAiConfig c = config_for(server);
@@ -175,7 +179,8 @@ TEST_CASE("503 and 500 are retried, a cut stream too, without doubling the text"
   CHECK_THAT(notices[1], Catch::Contains("stream"));
 }
 
-TEST_CASE("402, 401, 422 and other 400s stop at once with a clear message", "[agent][client][errors]") {
+TEST_CASE("402, 401, 422 and other 400s stop at once with a clear message",
+          "[agent][client][errors]") {
   SECTION("402") {
     FakeDeepSeek server({dsv4::test::error_reply(402, "Insufficient Balance", "payment_required")});
     std::vector<std::string> errors;
@@ -206,13 +211,16 @@ TEST_CASE("402, 401, 422 and other 400s stop at once with a clear message", "[ag
     CHECK(server.requests().size() == 1);
   }
   SECTION("422 names the parameter") {
-    FakeDeepSeek server({dsv4::test::error_reply(422, "max_tokens must be at most 393216", "invalid_request_error", "max_tokens")});
-    CHECK_THROWS_WITH(OpenAiClient(config_for(server)).complete(simple_request(), {}),
-                      Catch::Contains("max_tokens must be") && Catch::Contains("parameter: max_tokens"));
+    FakeDeepSeek server({dsv4::test::error_reply(422, "max_tokens must be at most 393216",
+                                                 "invalid_request_error", "max_tokens")});
+    CHECK_THROWS_WITH(
+        OpenAiClient(config_for(server)).complete(simple_request(), {}),
+        Catch::Contains("max_tokens must be") && Catch::Contains("parameter: max_tokens"));
     CHECK(server.requests().size() == 1);
   }
   SECTION("400 shows the body") {
-    FakeDeepSeek server({dsv4::test::error_reply(400, "This model's maximum context length is 1048576 tokens", "invalid_request_error")});
+    FakeDeepSeek server({dsv4::test::error_reply(
+        400, "This model's maximum context length is 1048576 tokens", "invalid_request_error")});
     CHECK_THROWS_WITH(OpenAiClient(config_for(server)).complete(simple_request(), {}),
                       Catch::Contains("HTTP 400") && Catch::Contains("maximum context length"));
     CHECK(server.requests().size() == 1);
@@ -250,14 +258,18 @@ TEST_CASE("retries are bounded, then the fallback model answers", "[agent][clien
   }
 }
 
-TEST_CASE("the fake server refuses a tool turn without reasoning_content, as DeepSeek does", "[agent][client][server]") {
+TEST_CASE("the fake server refuses a tool turn without reasoning_content, as DeepSeek does",
+          "[agent][client][server]") {
   FakeDeepSeek server({});
-  Json messages = Json::array({{{"role", "user"}, {"content", "go"}},
-                               {{"role", "assistant"},
-                                {"content", ""},
-                                {"tool_calls", Json::array({{{"id", "c1"}, {"type", "function"},
-                                                             {"function", {{"name", "read_file"}, {"arguments", "{}"}}}}})}},
-                               {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "x"}}});
+  Json messages =
+      Json::array({{{"role", "user"}, {"content", "go"}},
+                   {{"role", "assistant"},
+                    {"content", ""},
+                    {"tool_calls",
+                     Json::array({{{"id", "c1"},
+                                   {"type", "function"},
+                                   {"function", {{"name", "read_file"}, {"arguments", "{}"}}}}})}},
+                   {{"role", "tool"}, {"tool_call_id", "c1"}, {"content", "x"}}});
   HttpRequest naive;
   naive.url = server.base_url() + "/chat/completions";
   naive.headers = {"Content-Type: application/json", "Authorization: Bearer sk-test"};
@@ -266,11 +278,15 @@ TEST_CASE("the fake server refuses a tool turn without reasoning_content, as Dee
   CHECK(r.status == 400);
   CHECK_THAT(r.body, Catch::Contains(dsv4::test::kReasoningContentError));
   // Thinking off: the same history is fine (the script being empty then gives 500).
-  naive.body = Json{{"model", "deepseek-v4-flash"}, {"messages", messages}, {"thinking", {{"type", "disabled"}}}}.dump();
+  naive.body = Json{{"model", "deepseek-v4-flash"},
+                    {"messages", messages},
+                    {"thinking", {{"type", "disabled"}}}}
+                   .dump();
   CHECK(http_post(naive, [](std::string_view) {}).status == 500);
 }
 
-TEST_CASE("the reasoning_content complaint is repaired once and retried", "[agent][client][reasoning]") {
+TEST_CASE("the reasoning_content complaint is repaired once and retried",
+          "[agent][client][reasoning]") {
   TurnSpec answer;
   answer.content = "ok";
   FakeDeepSeek server({dsv4::test::sse_turn(answer)});

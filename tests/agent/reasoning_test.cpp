@@ -1,7 +1,7 @@
+#include "agent/reasoning.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-
-#include "agent/reasoning.hpp"
 
 using namespace dsv4::agent;
 using Json = nlohmann::json;
@@ -23,13 +23,13 @@ TEST_CASE("reasoning_content follows DeepSeek's rules", "[agent][reasoning]") {
   std::vector<Message> history = {
       system_message("s"),
       user_message("first"),
-      assistant("old thought", true),      // 2: earlier user turn: dropped
+      assistant("old thought", true),  // 2: earlier user turn: dropped
       tool_message("c", "r"),
       assistant("old answer thought", false, "done"),  // 4
       user_message("second"),
-      assistant("new thought", true),      // 6: kept
+      assistant("new thought", true),  // 6: kept
       tool_message("c", "r"),
-      assistant(std::nullopt, true),       // 8: tool call, no reasoning: ""
+      assistant(std::nullopt, true),  // 8: tool call, no reasoning: ""
       tool_message("c", "r"),
       assistant(std::nullopt, false, "answer"),  // 10: no calls, no reasoning: nothing
   };

@@ -1,10 +1,9 @@
 // End to end: `dsv4 run` against the scripted DeepSeek-like server in a real git repository.
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "agent/session.hpp"
@@ -24,9 +23,10 @@ const char* kTest = "[ \"$(sh calc.sh 2 3)\" = 5 ] && echo PASS || { echo FAIL; 
 void make_repo(const dsv4::test::TempDir& dir) {
   dir.write("calc.sh", kCalc);
   dir.write("test.sh", kTest);
-  dsv4::test::sh("git init -q . && git config user.email t@t && git config user.name t && "
-                 "git add -A && git commit -qm start",
-                 dir.path());
+  dsv4::test::sh(
+      "git init -q . && git config user.email t@t && git config user.name t && "
+      "git add -A && git commit -qm start",
+      dir.path());
 }
 
 // The four turns of a small fix: read, edit, test, answer. Reasoning has newlines and
@@ -36,7 +36,8 @@ std::vector<TurnSpec> fix_turns() {
   read.reasoning = "The user wants add fixed.\nLet me read calc.sh — first.";
   read.calls = {{"call_read", "read_file", R"({"path": "calc.sh"})"}};
   edit.reasoning = "It subtracts: \"$1 - $2\". Fix → plus.\n\tDone thinking?";
-  edit.calls = {{"call_edit", "edit_file", R"({"path": "calc.sh", "old_string": "$1 - $2", "new_string": "$1 + $2"})"}};
+  edit.calls = {{"call_edit", "edit_file",
+                 R"({"path": "calc.sh", "old_string": "$1 - $2", "new_string": "$1 + $2"})"}};
   test.reasoning = "Now run the test script.";
   test.calls = {{"call_test", "shell", R"({"command": "sh test.sh"})"}};
   done.reasoning = "PASS printed; finished.";
@@ -46,9 +47,8 @@ std::vector<TurnSpec> fix_turns() {
 
 std::vector<std::string> run_args(const FakeDeepSeek& server, const dsv4::test::TempDir& repo,
                                   const std::filesystem::path& session) {
-  return {"run",         "--json",          "--base-url",  server.base_url(), "--root",
-          repo.path(),   "--approve",       "full-auto",   "--session",       session,
-          "--retry-base-ms", "1"};
+  return {"run",       "--json",    "--base-url", server.base_url(), "--root",          repo.path(),
+          "--approve", "full-auto", "--session",  session,           "--retry-base-ms", "1"};
 }
 
 }  // namespace
@@ -60,7 +60,8 @@ TEST_CASE("dsv4 run fixes a bug through the scripted model and reports the patch
   const bool stream = GENERATE(true, false);
   INFO("streaming: " << stream);
   std::vector<dsv4::test::ScriptedReply> script;
-  for (const TurnSpec& t : fix_turns()) script.push_back(stream ? dsv4::test::sse_turn(t) : dsv4::test::json_turn(t));
+  for (const TurnSpec& t : fix_turns())
+    script.push_back(stream ? dsv4::test::sse_turn(t) : dsv4::test::json_turn(t));
   FakeDeepSeek server(script);
   auto args = run_args(server, repo, state / "s.jsonl");
   args.insert(args.begin() + 1, "Make calc.sh add instead of subtract");
@@ -73,7 +74,8 @@ TEST_CASE("dsv4 run fixes a bug through the scripted model and reports the patch
   CHECK(out["answer"] == "Fixed calc.sh: it now adds. test.sh passes.");
   CHECK(out["steps"] == 4);
   CHECK(out["tool_calls"] == 3);
-  CHECK(out["usage"] == Json{{"input", 400}, {"cache_hit", 240}, {"cache_miss", 160}, {"output", 80}});
+  CHECK(out["usage"] ==
+        Json{{"input", 400}, {"cache_hit", 240}, {"cache_miss", 160}, {"output", 80}});
   CHECK(out["cost_usd"].get<double>() == Approx((0.0028 * 240 + 0.14 * 160 + 0.28 * 80) / 1e6));
   CHECK(out["cache_hit_ratio"].get<double>() == Approx(0.6));
   CHECK(out["session"] == (state / "s.jsonl").string());
@@ -82,7 +84,8 @@ TEST_CASE("dsv4 run fixes a bug through the scripted model and reports the patch
   CHECK(repo.read("calc.sh") == "#!/bin/sh\n# adds two numbers\necho $(($1 + $2))\n");
   std::string git_diff = dsv4::test::sh("git diff --no-color", repo.path());
   CHECK(out["patch"] == git_diff);
-  CHECK_THAT(git_diff, Catch::Contains("-echo $(($1 - $2))") && Catch::Contains("+echo $(($1 + $2))"));
+  CHECK_THAT(git_diff,
+             Catch::Contains("-echo $(($1 - $2))") && Catch::Contains("+echo $(($1 + $2))"));
 
   auto requests = server.requests();
   REQUIRE(requests.size() == 4);
@@ -105,7 +108,8 @@ TEST_CASE("dsv4 run fixes a bug through the scripted model and reports the patch
   CHECK(requests[0].json["tools"].dump() == requests[3].json["tools"].dump());
 }
 
-TEST_CASE("a run stopped by its step budget resumes with reasoning replayed byte for byte", "[agent][e2e][session]") {
+TEST_CASE("a run stopped by its step budget resumes with reasoning replayed byte for byte",
+          "[agent][e2e][session]") {
   ::setenv("DEEPSEEK_API_KEY", "sk-test", 1);
   dsv4::test::TempDir repo, state;
   make_repo(repo);
@@ -159,14 +163,20 @@ TEST_CASE("dsv4 run reports model errors with exit 1 and bad flags with exit 2",
   }
   SECTION("usage errors") {
     CHECK(dsv4::test::run_dsv4({"run"}).exit_code == 2);
-    CHECK(dsv4::test::run_dsv4({"run", "x", "--thinking", "huge", "--base-url", "http://127.0.0.1:1"}).exit_code == 2);
-    auto r = dsv4::test::run_dsv4({"run", "x", "--approve", "yolo", "--base-url", "http://127.0.0.1:1"});
+    CHECK(
+        dsv4::test::run_dsv4({"run", "x", "--thinking", "huge", "--base-url", "http://127.0.0.1:1"})
+            .exit_code == 2);
+    auto r =
+        dsv4::test::run_dsv4({"run", "x", "--approve", "yolo", "--base-url", "http://127.0.0.1:1"});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("full-auto"));
-    std::string unset = dsv4::test::sh("env -u DEEPSEEK_API_KEY '" DSV4_BINARY "' run x 2>&1; echo \"exit=$?\"", repo.path());
-    CHECK_THAT(unset, Catch::Contains("no model configured") && Catch::Contains("DEEPSEEK_API_KEY") &&
-                          Catch::Contains("--base-url") && Catch::Contains("exit=2"));
-    auto missing = dsv4::test::run_dsv4({"run", "--resume", (state / "none.jsonl").string(), "--base-url", "http://127.0.0.1:1"});
+    std::string unset = dsv4::test::sh(
+        "env -u DEEPSEEK_API_KEY '" DSV4_BINARY "' run x 2>&1; echo \"exit=$?\"", repo.path());
+    CHECK_THAT(unset, Catch::Contains("no model configured") &&
+                          Catch::Contains("DEEPSEEK_API_KEY") && Catch::Contains("--base-url") &&
+                          Catch::Contains("exit=2"));
+    auto missing = dsv4::test::run_dsv4(
+        {"run", "--resume", (state / "none.jsonl").string(), "--base-url", "http://127.0.0.1:1"});
     CHECK(missing.exit_code == 1);
     CHECK_THAT(missing.err, Catch::Contains("none.jsonl"));
     auto local = dsv4::test::run_dsv4({"run", "x", "--model", "/models/v4"});
@@ -211,9 +221,10 @@ TEST_CASE("an interrupt while waiting on the server ends the run with 130", "[ag
   auto busy = dsv4::test::error_reply(503, "busy", "server_error");
   busy.headers = {{"Retry-After", "30"}};
   FakeDeepSeek server({busy});
-  std::string script = "DEEPSEEK_API_KEY=sk-test '" DSV4_BINARY "' run x --json --no-sandbox --base-url " +
-                       server.base_url() + " --session '" + (state / "s.jsonl").string() +
-                       "' >out.json 2>err.txt & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo $?";
+  std::string script =
+      "DEEPSEEK_API_KEY=sk-test '" DSV4_BINARY "' run x --json --no-sandbox --base-url " +
+      server.base_url() + " --session '" + (state / "s.jsonl").string() +
+      "' >out.json 2>err.txt & pid=$!; sleep 1; kill -INT $pid; wait $pid; echo $?";
   auto started = std::chrono::steady_clock::now();
   std::string code = dsv4::test::sh(script, repo.path());
   CHECK(code == "130\n");
@@ -228,9 +239,10 @@ TEST_CASE("an interrupt stops a running shell command and ends the run with 130"
   slow.reasoning = "wait";
   slow.calls = {{"call_sleep", "shell", R"({"command": "sleep 30"})"}};
   FakeDeepSeek server({dsv4::test::sse_turn(slow)});
-  std::string script = "DEEPSEEK_API_KEY=sk-test '" DSV4_BINARY "' run x --json --approve full-auto --base-url " +
-                       server.base_url() + " --session '" + (state / "s.jsonl").string() +
-                       "' >out.json 2>err.txt & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo $?";
+  std::string script =
+      "DEEPSEEK_API_KEY=sk-test '" DSV4_BINARY "' run x --json --approve full-auto --base-url " +
+      server.base_url() + " --session '" + (state / "s.jsonl").string() +
+      "' >out.json 2>err.txt & pid=$!; sleep 1.5; kill -INT $pid; wait $pid; echo $?";
   auto started = std::chrono::steady_clock::now();
   std::string code = dsv4::test::sh(script, repo.path());
   INFO(repo.read("err.txt"));

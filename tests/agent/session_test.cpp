@@ -1,9 +1,9 @@
+#include "agent/session.hpp"
+
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
-
-#include "agent/session.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace dsv4::agent;
@@ -42,15 +42,18 @@ TEST_CASE("messages round-trip through JSON with every field", "[agent][messages
 }
 
 TEST_CASE("message_from_json names the bad field", "[agent][messages]") {
-  CHECK_THROWS_WITH(message_from_json(Json{{"role", "wizard"}}), Catch::Contains("unknown role 'wizard'"));
-  CHECK_THROWS_WITH(message_from_json(Json{{"role", "user"}, {"content", 5}}), Catch::Contains("content"));
+  CHECK_THROWS_WITH(message_from_json(Json{{"role", "wizard"}}),
+                    Catch::Contains("unknown role 'wizard'"));
+  CHECK_THROWS_WITH(message_from_json(Json{{"role", "user"}, {"content", 5}}),
+                    Catch::Contains("content"));
   CHECK_THROWS(message_from_json(Json::array()));
 }
 
 TEST_CASE("a session file replays messages and reasoning byte for byte", "[agent][session]") {
   dsv4::test::TempDir dir;
   auto path = dir / "s.jsonl";
-  const std::string reasoning = std::string("line1\nline2\r\n\ttab \\ back \xE2\x80\x94 ") + "\x7f end";
+  const std::string reasoning =
+      std::string("line1\nline2\r\n\ttab \\ back \xE2\x80\x94 ") + "\x7f end";
   {
     SessionWriter w(path);
     w.append_message(system_message("sys"));
@@ -90,5 +93,6 @@ TEST_CASE("a torn last line is skipped, a broken middle line is an error", "[age
   dir.write("bad.jsonl", good + "\nnot json\n" + good + "\n");
   CHECK_THROWS_WITH(load_session(dir / "bad.jsonl"), Catch::Contains("bad.jsonl:2"));
   CHECK_THROWS_WITH(load_session(dir / "missing.jsonl"), Catch::Contains("missing.jsonl"));
-  CHECK_THROWS_WITH(SessionWriter(dir / "no/such/dir/s.jsonl"), Catch::Contains("cannot open session file"));
+  CHECK_THROWS_WITH(SessionWriter(dir / "no/such/dir/s.jsonl"),
+                    Catch::Contains("cannot open session file"));
 }

@@ -1,10 +1,11 @@
-#include <catch2/catch.hpp>
-
 #include "agent/sse.hpp"
+
+#include <catch2/catch.hpp>
 
 using dsv4::agent::SseParser;
 
-TEST_CASE("SSE events survive any split, CRLF line ends, comments and multi-line data", "[agent][sse]") {
+TEST_CASE("SSE events survive any split, CRLF line ends, comments and multi-line data",
+          "[agent][sse]") {
   const std::string stream =
       ": keep-alive\r\n\r\n"
       "data: {\"a\":1}\r\n\r\n"
@@ -19,7 +20,8 @@ TEST_CASE("SSE events survive any split, CRLF line ends, comments and multi-line
     INFO("pieces of " << step);
     std::vector<std::string> got;
     SseParser parser([&](std::string_view data) { got.emplace_back(data); });
-    for (size_t i = 0; i < stream.size(); i += step) parser.feed(std::string_view(stream).substr(i, step));
+    for (size_t i = 0; i < stream.size(); i += step)
+      parser.feed(std::string_view(stream).substr(i, step));
     CHECK(got == expected);
     CHECK_FALSE(parser.pending());
   }

@@ -1,7 +1,7 @@
+#include "agent/tool_repair.hpp"
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-
-#include "agent/tool_repair.hpp"
 
 using namespace dsv4::agent;
 using Json = nlohmann::json;
@@ -29,7 +29,7 @@ const RepairCase kCases[] = {
     {"{\"path\": \"a\" // the file\n}", R"({"path": "a"})"},
     {"{/* why */ \"path\": \"a\"}", R"({"path": "a"})"},
     {R"({"url": "http://x/y"})", R"({"url": "http://x/y"})"},  // "//" inside a string stays
-    {R"("{\"path\": \"a.txt\"}")", R"({"path": "a.txt"})"},   // encoded twice
+    {R"("{\"path\": \"a.txt\"}")", R"({"path": "a.txt"})"},    // encoded twice
     {R"({"a": {"b": [1, 2,],},})", R"({"a": {"b": [1, 2]}})"},
     {R"({"s": "comma, } inside"})", R"({"s": "comma, } inside"})"},
     {R"({"s": "ünïcode — 🤔"})", R"({"s": "ünïcode — 🤔"})"},
@@ -74,7 +74,8 @@ TEST_CASE("broken JSON arguments are repaired only when unambiguous", "[agent][r
     if (c.expected) {
       CHECK(r.error.empty());
       CHECK(Json::parse(r.json) == Json::parse(c.expected));
-      if (Json::parse(c.input, nullptr, false).is_discarded() || std::string(c.input).find_first_not_of(" \n") == std::string::npos)
+      if (Json::parse(c.input, nullptr, false).is_discarded() ||
+          std::string(c.input).find_first_not_of(" \n") == std::string::npos)
         CHECK_FALSE(r.repairs.empty());  // a repaired call says what was fixed
     } else {
       CHECK(r.json.empty());
@@ -90,8 +91,8 @@ TEST_CASE("prepare_call resolves tools and validates against the schema", "[agen
   CHECK(ok.repairs.size() == 2);
 
   PreparedCall unknown = prepare_call({"c2", "read_fil", "{}"});
-  CHECK_THAT(unknown.error, Catch::Contains("unknown tool 'read_fil'") && Catch::Contains("read_file") &&
-                                Catch::Contains("shell"));
+  CHECK_THAT(unknown.error, Catch::Contains("unknown tool 'read_fil'") &&
+                                Catch::Contains("read_file") && Catch::Contains("shell"));
   PreparedCall wrong_type = prepare_call({"c3", "read_file", R"({"path": 5})"});
   CHECK_THAT(wrong_type.error, Catch::Contains("'path'") && Catch::Contains("schema"));
   PreparedCall extra = prepare_call({"c4", "read_file", R"({"path": "a", "colour": 1})"});
@@ -143,12 +144,15 @@ TEST_CASE("content without DSML markup is left alone", "[agent][repair][dsml]") 
   CHECK(m.content == "The DSML format uses <invoke> tags; nothing to run here.");
 }
 
-TEST_CASE("<tool_call> blocks and bare call objects in the content are recovered", "[agent][repair][leak]") {
+TEST_CASE("<tool_call> blocks and bare call objects in the content are recovered",
+          "[agent][repair][leak]") {
   Message m;
   m.role = Role::assistant;
   m.content =
-      "Let me look.\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"a.txt\"}}\n</tool_call>\n"
-      "<tool_call>{\"name\": \"list_files\", \"arguments\": \"{\\\"path\\\": \\\".\\\"}\"}</tool_call>";
+      "Let me look.\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": {\"path\": "
+      "\"a.txt\"}}\n</tool_call>\n"
+      "<tool_call>{\"name\": \"list_files\", \"arguments\": \"{\\\"path\\\": "
+      "\\\".\\\"}\"}</tool_call>";
   auto calls = recover_leaked_calls(m);
   REQUIRE(calls.size() == 2);
   CHECK(calls[0].call.id == "text_1");
@@ -160,7 +164,8 @@ TEST_CASE("<tool_call> blocks and bare call objects in the content are recovered
 
   Message fenced;
   fenced.role = Role::assistant;
-  fenced.content = "```json\n{\"name\": \"search_text\", \"arguments\": {\"pattern\": \"main\"}}\n```";
+  fenced.content =
+      "```json\n{\"name\": \"search_text\", \"arguments\": {\"pattern\": \"main\"}}\n```";
   auto f = recover_leaked_calls(fenced);
   REQUIRE(f.size() == 1);
   CHECK(f[0].call.name == "search_text");
@@ -174,8 +179,8 @@ TEST_CASE("<tool_call> blocks and bare call objects in the content are recovered
 
 TEST_CASE("text that only looks like a call stays text", "[agent][repair][leak]") {
   for (const char* text : {
-           R"({"name": "Alice", "arguments": []})",                          // no such tool
-           R"({"name": "read_file", "arguments": {}, "note": "example"})",   // more than a call
+           R"({"name": "Alice", "arguments": []})",                         // no such tool
+           R"({"name": "read_file", "arguments": {}, "note": "example"})",  // more than a call
            "To read a file, send {\"name\": \"read_file\", \"arguments\": {\"path\": \"x\"}}.",
            "The <tool_call> tag is what Hermes uses.",
        }) {
@@ -187,7 +192,8 @@ TEST_CASE("text that only looks like a call stays text", "[agent][repair][leak]"
   }
 }
 
-TEST_CASE("DSML in the reasoning counts only when the turn has no other call", "[agent][repair][dsml]") {
+TEST_CASE("DSML in the reasoning counts only when the turn has no other call",
+          "[agent][repair][dsml]") {
   const std::string dsml =
       "I need the file.\n\n<｜DSML｜tool_calls>\n<｜DSML｜invoke name=\"read_file\">\n"
       "<｜DSML｜parameter name=\"path\" string=\"true\">a.txt</｜DSML｜parameter>\n"
@@ -217,14 +223,18 @@ struct DsmlCase {
 };
 
 std::string invoke(const std::string& bar, const std::string& tool, const std::string& params) {
-  return "<" + bar + "DSML" + bar + "invoke name=\"" + tool + "\">\n" + params + "</" + bar + "DSML" + bar + "invoke>\n";
+  return "<" + bar + "DSML" + bar + "invoke name=\"" + tool + "\">\n" + params + "</" + bar +
+         "DSML" + bar + "invoke>\n";
 }
-std::string param(const std::string& bar, const std::string& name, const std::string& value, bool is_string = true) {
-  return "<" + bar + "DSML" + bar + "parameter name=\"" + name + "\" string=\"" + (is_string ? "true" : "false") +
-         "\">" + value + "</" + bar + "DSML" + bar + "parameter>\n";
+std::string param(const std::string& bar, const std::string& name, const std::string& value,
+                  bool is_string = true) {
+  return "<" + bar + "DSML" + bar + "parameter name=\"" + name + "\" string=\"" +
+         (is_string ? "true" : "false") + "\">" + value + "</" + bar + "DSML" + bar +
+         "parameter>\n";
 }
 std::string block(const std::string& bar, const std::string& invokes) {
-  return "<" + bar + "DSML" + bar + "tool_calls>\n" + invokes + "</" + bar + "DSML" + bar + "tool_calls>";
+  return "<" + bar + "DSML" + bar + "tool_calls>\n" + invokes + "</" + bar + "DSML" + bar +
+         "tool_calls>";
 }
 
 }  // namespace
