@@ -3,6 +3,7 @@
 #include <iostream>
 #include <string_view>
 
+#include "agent/bench_agent.hpp"
 #include "engine/dsml_bench.hpp"
 #include "engine/model_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
@@ -19,6 +20,8 @@ struct Bench {
 
 // One line per benchmark.
 const Bench kBenches[] = {
+    {"agent", "[--steps N] [--runs N]                   loop overhead per step, start-up time",
+     bench_agent_command},
     {"search", "DIR PATTERN [--ignore-case] [--runs N] [--threads N]   search_text against ripgrep",
      tools::bench_search_command},
     {"tokenize", "[--tokenizer DIR] [--corpus FILE]          tokenizer against the npm reference",

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent/bench.hpp"
+#include "agent/run_cli.hpp"
 #include "engine/encoding_cli.hpp"
 #include "engine/model_cli.hpp"
 #include "engine/tokenizer_cli.hpp"
@@ -22,6 +23,8 @@ constexpr const char* kHelp =
     "\n"
     "usage: dsv4 COMMAND [ARGS...]\n"
     "\n"
+    "agent:\n"
+    "  run TASK [--json] [--events] [...]   run the agent on TASK in this repository\n"
     "tools:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
     "  mcp [--root DIR] [--read-only]       MCP server on stdio exposing the tools\n"
@@ -40,6 +43,7 @@ constexpr const char* kHelp =
     "  bench tokenize                       tokenizer speed against the npm reference\n"
     "  bench parse                          streaming DSML parser against a single-shot parse\n"
     "  bench engine --model DIR             forward pass against memory bandwidth and FMA peak\n"
+    "  bench agent                          loop overhead per step and start-up time\n"
     "\n"
     "  --help, -h      this text;  COMMAND --help for one command\n"
     "  --version       the version\n";
@@ -50,6 +54,7 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"run", dsv4::agent::run_command},
     {"tool", dsv4::tools::tool_command},
     {"mcp", dsv4::tools::mcp::mcp_command},
     {"sandbox", dsv4::sandbox::sandbox_command},

@@ -1,0 +1,281 @@
+#include "agent/tool_repair.hpp"
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "engine/dsml_arguments.hpp"
+#include "engine/dsml_parser.hpp"
+#include "tools/registry.hpp"
+#include "tools/schema.hpp"
+
+namespace dsv4::agent {
+
+using Json = nlohmann::json;
+
+namespace {
+
+std::string_view trimmed(std::string_view s) {
+  size_t first = s.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) return {};
+  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// ```lang ... ``` around trimmed text: takes the fence off; false when there is none.
+bool strip_fence(std::string_view& s) {
+  if (s.size() <= 6 || !s.starts_with("```") || !s.ends_with("```")) return false;
+  s = s.substr(3, s.size() - 6);
+  s.remove_prefix(std::min(s.size(), s.find_first_not_of("abcdefghijklmnopqrstuvwxyz")));
+  s = trimmed(s);
+  return true;
+}
+
+void note(std::vector<std::string>& repairs, const std::string& what) {
+  if (std::find(repairs.begin(), repairs.end(), what) == repairs.end()) repairs.push_back(what);
+}
+
+void escape_control(char c, std::string& out, std::vector<std::string>& repairs) {
+  note(repairs, "escaped raw control characters inside strings");
+  if (c == '\n')
+    out += "\\n";
+  else if (c == '\t')
+    out += "\\t";
+  else if (c == '\r')
+    out += "\\r";
+  else {
+    static const char* hex = "0123456789abcdef";
+    out += "\\u00";
+    out += hex[(c >> 4) & 0xF];
+    out += hex[c & 0xF];
+  }
+}
+
+// One pass over almost-JSON that fixes the lexical slips models make.
+std::string rewrite(std::string_view in, std::vector<std::string>& repairs) {
+  std::string out;
+  out.reserve(in.size() + 16);
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '"' || c == '\'') {
+      const char quote = c;
+      if (quote == '\'') note(repairs, "replaced single-quoted strings with double-quoted ones");
+      out += '"';
+      for (++i; i < in.size() && in[i] != quote; ++i) {
+        char s = in[i];
+        if (s == '\\' && i + 1 < in.size()) {
+          if (quote == '\'' && in[i + 1] == '\'') {
+            out += '\'';
+          } else {
+            out += s;
+            out += in[i + 1];
+          }
+          ++i;
+        } else if (static_cast<unsigned char>(s) < 0x20) {
+          escape_control(s, out, repairs);
+        } else if (quote == '\'' && s == '"') {
+          out += "\\\"";
+        } else {
+          out += s;
+        }
+      }
+      if (i < in.size()) out += '"';  // else unterminated: the parser reports it
+      continue;
+    }
+    if (c == '/' && i + 1 < in.size() && in[i + 1] == '/') {
+      note(repairs, "removed comments");
+      while (i < in.size() && in[i] != '\n') ++i;
+      continue;
+    }
+    if (c == '/' && i + 1 < in.size() && in[i + 1] == '*') {
+      size_t end = in.find("*/", i + 2);
+      if (end == std::string_view::npos) {
+        out.append(in.substr(i));  // unterminated comment: leave it for the parser to reject
+        break;
+      }
+      note(repairs, "removed comments");
+      i = end + 1;
+      continue;
+    }
+    if (c == ',') {
+      size_t j = in.find_first_not_of(" \t\r\n", i + 1);
+      if (j != std::string_view::npos && (in[j] == '}' || in[j] == ']')) {
+        note(repairs, "removed trailing commas");
+        continue;
+      }
+    }
+    out += c;
+  }
+  return out;
+}
+
+std::string schema_hint(const tools::Tool& tool) {
+  return "; send one JSON object matching this schema: " + Json::parse(tool.schema).dump();
+}
+
+std::string valid_names() {
+  std::vector<std::string> names;
+  for (const tools::Tool& t : tools::all_tools()) names.emplace_back(t.name);
+  std::sort(names.begin(), names.end());
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+}  // namespace
+
+RepairedJson repair_json_object(std::string_view text) {
+  RepairedJson r;
+  size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos) {
+    r.json = "{}";
+    r.repairs.push_back("read empty arguments as {}");
+    return r;
+  }
+  Json j = Json::parse(text, nullptr, false);
+  if (!j.is_discarded() && j.is_string()) {  // the object, JSON-encoded once more
+    Json inner = Json::parse(j.get<std::string>(), nullptr, false);
+    if (!inner.is_discarded() && inner.is_object()) {
+      r.json = inner.dump();
+      r.repairs.push_back("decoded arguments that were a JSON string holding the object");
+      return r;
+    }
+  }
+  if (j.is_discarded()) {
+    std::string_view body = trimmed(text);
+    if (strip_fence(body))
+      r.repairs.push_back("removed a Markdown code fence around the arguments");
+    std::string fixed = rewrite(body, r.repairs);
+    j = Json::parse(fixed, nullptr, false);
+    if (j.is_discarded()) {
+      try {
+        [[maybe_unused]] Json unused = Json::parse(fixed);
+      } catch (const Json::parse_error& e) {
+        std::string what = e.what();
+        // "[json.exception.parse_error.101] parse error at line 1, column 9: ..." -> the tail
+        if (auto p = what.find("parse error"); p != std::string::npos) what = what.substr(p);
+        r.error = "arguments are not valid JSON (" + what + ")";
+        if (e.byte >= fixed.size()) r.error += "; they end before the JSON is complete (cut off?)";
+      }
+      r.repairs.clear();
+      return r;
+    }
+  }
+  if (!j.is_object()) {
+    r.error = std::string("arguments must be a JSON object, not ") + j.type_name();
+    r.repairs.clear();
+    return r;
+  }
+  r.json = j.dump();
+  return r;
+}
+
+PreparedCall prepare_call(const ToolCall& call) {
+  PreparedCall p;
+  p.call = call;
+  p.tool = tools::find_tool(call.name);
+  if (!p.tool) {
+    p.error = "unknown tool '" + call.name + "'; valid tools: " + valid_names();
+    return p;
+  }
+  RepairedJson r = repair_json_object(call.arguments);
+  if (!r.error.empty()) {
+    p.error = call.name + ": " + r.error + schema_hint(*p.tool);
+    return p;
+  }
+  Json args = Json::parse(r.json);
+  if (auto violation = tools::validate(Json::parse(p.tool->schema), args)) {
+    p.error = call.name + ": invalid arguments: " + *violation + schema_hint(*p.tool);
+    return p;
+  }
+  p.arguments = std::move(r.json);
+  p.repairs = std::move(r.repairs);
+  return p;
+}
+
+namespace {
+
+// Takes DSML tool calls out of `text` (fullwidth or ASCII bars), leaving the visible text.
+void take_dsml_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
+  if (text.find("｜DSML｜") == std::string::npos && text.find("|DSML|") == std::string::npos)
+    return;
+  engine::ParsedMessage parsed =
+      engine::parse_completion(text, {.thinking = false, .strict = false});
+  if (parsed.tool_calls.empty()) return;
+  for (const engine::ParsedToolCall& c : parsed.tool_calls) {
+    LeakedCall leaked;
+    leaked.call.id = "dsml_" + std::to_string(++n);
+    leaked.call.name = c.name;
+    if (!c.error.empty()) {
+      leaked.error = c.name + ": the tool call in DSML markup was not complete: " + c.error;
+    } else {
+      engine::DecodedArguments args = engine::decode_arguments(c);
+      if (args.error.empty())
+        leaked.call.arguments = args.json;
+      else
+        leaked.error = c.name + ": " + args.error;
+    }
+    out.push_back(std::move(leaked));
+  }
+  text = parsed.content;
+}
+
+// {"name": NAME, "arguments": {...} or "..."} as a call; nothing when it is not one, or
+// when `known_only` and NAME is no tool (then it is more likely an example than a call).
+std::optional<LeakedCall> json_call(std::string_view text, bool known_only, size_t& n) {
+  Json j = Json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("name") || !j["name"].is_string())
+    return std::nullopt;
+  const char* key = j.contains("arguments")    ? "arguments"
+                    : j.contains("parameters") ? "parameters"
+                                               : nullptr;
+  if (!key || j.size() != 2) return std::nullopt;
+  std::string name = j["name"].get<std::string>();
+  if (known_only && !tools::find_tool(name)) return std::nullopt;
+  LeakedCall leaked;
+  leaked.call.id = "text_" + std::to_string(++n);
+  leaked.call.name = name;
+  const Json& args = j[key];
+  leaked.call.arguments = args.is_string() ? args.get<std::string>() : args.dump();
+  return leaked;
+}
+
+// <tool_call>{json}</tool_call> blocks (Hermes/Qwen style), or a whole content that is
+// one {"name", "arguments"} object, bare or in a Markdown fence.
+void take_json_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
+  constexpr std::string_view open = "<tool_call>", close = "</tool_call>";
+  for (size_t pos = text.find(open); pos != std::string::npos; pos = text.find(open, pos)) {
+    size_t end = text.find(close, pos);
+    size_t inner_end = end == std::string::npos ? text.size() : end;
+    auto call = json_call(
+        trimmed(std::string_view(text).substr(pos + open.size(), inner_end - pos - open.size())),
+        false, n);
+    if (!call) {
+      pos += open.size();
+      continue;
+    }
+    out.push_back(std::move(*call));
+    text.erase(pos, (end == std::string::npos ? text.size() : end + close.size()) - pos);
+  }
+  std::string_view whole = trimmed(text);
+  strip_fence(whole);
+  if (auto call = json_call(trimmed(whole), true, n)) {
+    out.push_back(std::move(*call));
+    text.clear();
+  }
+}
+
+}  // namespace
+
+std::vector<LeakedCall> recover_leaked_calls(Message& assistant) {
+  std::vector<LeakedCall> recovered;
+  size_t n = assistant.tool_calls.size();
+  take_dsml_calls(assistant.content, recovered, n);
+  take_json_calls(assistant.content, recovered, n);
+  // Calls drafted in the reasoning count only when the turn has no calls anywhere else
+  // (a missing </think> puts the whole answer, calls included, into the reasoning).
+  if (recovered.empty() && assistant.tool_calls.empty() && assistant.reasoning_content)
+    take_dsml_calls(*assistant.reasoning_content, recovered, n);
+  return recovered;
+}
+
+}  // namespace dsv4::agent
