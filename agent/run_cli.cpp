@@ -103,11 +103,11 @@ int run_command(const std::vector<std::string>& args) {
   bool json_out = false, events_out = false, stream = true;
   LoopOptions options;
   OpenAiConfig config;
-  sandbox::Policy policy;
+  sandbox::SandboxFlags sandbox_flags;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
     try {
-      if (sandbox::parse_sandbox_flag(args, i, policy)) continue;
+      if (sandbox::parse_sandbox_flag(args, i, sandbox_flags)) continue;
       auto value = [&]() -> const std::string& {
         if (i + 1 >= args.size()) throw std::invalid_argument(a + " needs a value");
         return args[++i];
@@ -210,6 +210,7 @@ int run_command(const std::vector<std::string>& args) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
 
+  sandbox::Policy policy = sandbox::load_policy(root, sandbox_flags);
   sandbox::Workspace workspace{std::filesystem::path(root), policy};
   if (auto warning = sandbox::policy_warning(policy); !warning.empty())
     std::cerr << warning << "\n";
