@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   nlohmann-json3-dev libgit2-dev libtree-sitter-dev
-  libboost-dev libboost-filesystem-dev libpcre2-dev libre2-dev
+  libboost-dev libboost-filesystem-dev libpcre2-dev
   libcurl4-openssl-dev
   catch2 ripgrep universal-ctags nodejs npm
   libseccomp-dev python3-pytest
