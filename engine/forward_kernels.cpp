@@ -8,21 +8,11 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
-#include <cmath>
 #include <cstring>
 #include <vector>
 
 namespace dsv4::engine {
 namespace {
-
-// Inline copy of e8m0_to_float for the inner loops.
-inline float ue8m0(uint8_t b) {
-  if (b == 255) return NAN;
-  const uint32_t bits = b ? static_cast<uint32_t>(b) << 23 : 0x00400000u;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 float row_dot_generic(const Linear& w, int row, const float* x) {
   thread_local std::vector<float> buf;
@@ -62,7 +52,7 @@ __attribute__((target("avx2,fma"))) float row_dot_fp8(const Linear& w, int row, 
     for (; k + 8 <= k1; k += 8) acc = _mm256_fmadd_ps(e4m3x8(p + k), _mm256_loadu_ps(x + k), acc);
     float block = hsum(acc) * 0x1p120f;
     for (; k < k1; ++k) block += e4m3_to_float(p[k]) * x[k];
-    total += block * ue8m0(s[k0 / 128]);
+    total += block * e8m0_to_float(s[k0 / 128]);
   }
   return total;
 }
@@ -90,7 +80,7 @@ __attribute__((target("avx2,fma"))) float row_dot_fp4(const Linear& w, int row, 
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(a, 8))), _mm256_loadu_ps(xg + 8), acc);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(b)), _mm256_loadu_ps(xg + 16), acc);
     acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(b, 8))), _mm256_loadu_ps(xg + 24), acc);
-    total = _mm256_fmadd_ps(acc, _mm256_set1_ps(0.5f * ue8m0(s[g])), total);
+    total = _mm256_fmadd_ps(acc, _mm256_set1_ps(0.5f * e8m0_to_float(s[g])), total);
   }
   return hsum(total);
 }
@@ -185,7 +175,7 @@ DSV4_AVX512 float row_dot_fp8_512(const Linear& w, int row, const float* x) {
   float tail = 0;
   for (int k0 = 0; k0 < w.in; k0 += 128) {
     const int k1 = std::min(w.in, k0 + 128);
-    const float sc = ue8m0(s[k0 / 128]);
+    const float sc = e8m0_to_float(s[k0 / 128]);
     __m512 acc = _mm512_setzero_ps();
     int k = k0;
     for (; k + 16 <= k1; k += 16) {
@@ -213,7 +203,7 @@ DSV4_AVX512 float row_dot_fp4_512(const Linear& w, int row, const float* x) {
     const __m512 b = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_unpackhi_epi8(lo, hi)), table);
     __m512 acc = _mm512_mul_ps(a, _mm512_loadu_ps(x + g * 32));
     acc = _mm512_fmadd_ps(b, _mm512_loadu_ps(x + g * 32 + 16), acc);
-    total = _mm512_fmadd_ps(acc, _mm512_set1_ps(ue8m0(s[g])), total);
+    total = _mm512_fmadd_ps(acc, _mm512_set1_ps(e8m0_to_float(s[g])), total);
   }
   return _mm512_reduce_add_ps(total);
 }

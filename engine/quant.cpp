@@ -47,16 +47,6 @@ float bf16_to_float(uint16_t bits) {
 
 float e4m3_to_float(uint8_t byte) { return kE4M3[byte]; }
 
-float e8m0_to_float(uint8_t byte) {
-  // 2^(byte-127) built directly as float bits (the exponent field is the byte); byte 0 is the
-  // subnormal 2^-127. This sits in the inner loops, where ldexp was measurably slow.
-  if (byte == 255) return std::numeric_limits<float>::quiet_NaN();
-  const uint32_t bits = byte ? static_cast<uint32_t>(byte) << 23 : 0x00400000u;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 float e2m1_to_float(uint8_t code) { return kE2M1[code & 15]; }
 
 const char* weight_format_name(WeightFormat f) {

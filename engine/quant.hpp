@@ -3,6 +3,8 @@
 // weights stay in their stored format (mapped from the file); rows are expanded to float32 only
 // while a dot product needs them.
 #include <cstdint>
+#include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -12,7 +14,16 @@ namespace dsv4::engine {
 
 float bf16_to_float(uint16_t bits);
 float e4m3_to_float(uint8_t byte);   // FP8 e4m3 "fn": bias 7, subnormals, no infinities (0x7f/0xff are NaN)
-float e8m0_to_float(uint8_t byte);   // UE8M0 scale: 2^(byte - 127)
+// UE8M0 scale: 2^(byte - 127), built directly as float bits (the exponent field is the byte);
+// byte 0 is the subnormal 2^-127. Inline because it sits in the kernels' inner loops, where
+// ldexp was measurably slow.
+inline float e8m0_to_float(uint8_t byte) {
+  if (byte == 255) return std::numeric_limits<float>::quiet_NaN();
+  const uint32_t bits = byte ? static_cast<uint32_t>(byte) << 23 : 0x00400000u;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 float e2m1_to_float(uint8_t code);   // FP4 e2m1 code 0..15, bit 3 = sign
 
 enum class WeightFormat {
