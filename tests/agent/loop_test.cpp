@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "sandbox/launcher.hpp"
 #include "sandbox/workspace.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -52,8 +51,6 @@ Message answer(std::string text) {
 struct Fixture {
   dsv4::test::TempDir dir;
   Fixture() {
-    // Commands run isolated by the real launcher, the dsv4 binary (not this test program).
-    dsv4::sandbox::set_launcher_path(DSV4_BINARY);
     dir.write("a.txt", "alpha\n");
     dir.write("b.txt", "beta\n");
   }

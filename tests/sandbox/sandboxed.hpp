@@ -1,16 +1,14 @@
 #pragma once
 // Runs a bash script the way the shell tool does: through Workspace::command_argv and a
-// real process, with the built dsv4 binary as the launcher.
+// real process (tests/main.cpp makes the built dsv4 binary the launcher).
 #include <string>
 
-#include "sandbox/launcher.hpp"
 #include "sandbox/workspace.hpp"
 #include "tests/support/run.hpp"
 
 namespace dsv4::test {
 
 inline RunResult run_sandboxed(const sandbox::Workspace& ws, const std::string& script) {
-  sandbox::set_launcher_path(DSV4_BINARY);
   return run(ws.command_argv({"bash", "-c", script}), ws.root());
 }
 
