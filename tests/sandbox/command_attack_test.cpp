@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -32,11 +33,14 @@ using dsv4::test::tight_policy;
 
 namespace {
 
-// An outside folder on the root filesystem (visible, read-only inside), not under /tmp.
+// An outside folder on the root filesystem (visible, read-only inside), not under /tmp,
+// which the sandbox replaces: in $HOME, since the checkout itself may lie under /tmp.
 struct VisibleDir {
   fs::path path;
   VisibleDir() {
-    auto tmpl = (fs::path(DSV4_BINARY).parent_path().parent_path() / "sandbox-outside-XXXXXX").string();
+    const char* home = std::getenv("HOME");
+    REQUIRE((home && *home == '/'));
+    auto tmpl = (fs::path(home) / ".dsv4-test-outside-XXXXXX").string();
     REQUIRE(::mkdtemp(tmpl.data()));
     path = tmpl;
     std::ofstream(path / "file") << "outside";
