@@ -17,6 +17,7 @@ namespace dsv4::sandbox {
 namespace {
 
 constexpr int kMaxSymlinks = 40;  // the kernel's own limit
+constexpr int kEagainRetries = 16;
 
 long sys_openat2(int dirfd, const char* path, int flags, mode_t mode, unsigned long long resolve) {
   struct open_how how {};
@@ -144,8 +145,13 @@ void force_resolver(std::optional<Resolver> resolver) {
 int open_beneath(int dirfd, const std::string& rel, int flags, mode_t mode) {
   if (active_resolver() == Resolver::walk) return walk_open(dirfd, rel, flags, mode);
   const char* p = rel.empty() ? "." : rel.c_str();
-  return static_cast<int>(
-      sys_openat2(dirfd, p, flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS));
+  // With RESOLVE_BENEATH the kernel answers EAGAIN when a rename or mount anywhere on the
+  // machine raced a ".." step; a retry usually wins, and the walk is as safe when it doesn't.
+  for (int attempt = 0; attempt < kEagainRetries; ++attempt) {
+    long fd = sys_openat2(dirfd, p, flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+    if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
+  }
+  return walk_open(dirfd, rel, flags, mode);
 }
 
 }  // namespace dsv4::sandbox
