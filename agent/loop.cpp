@@ -7,7 +7,9 @@
 #include <stdexcept>
 #include <stop_token>
 
+#include "agent/compaction.hpp"
 #include "agent/session.hpp"
+#include "agent/token_count.hpp"
 #include "agent/tool_repair.hpp"
 #include "prompts/prompts.hpp"
 #include "sandbox/workspace.hpp"
@@ -16,6 +18,21 @@
 namespace dsv4::agent {
 
 using Json = nlohmann::json;
+
+namespace {
+
+// The verbatim tail after a compaction holds at most this share of the window.
+constexpr double kRecentShare = 0.1;
+
+// How servers (DeepSeek, vLLM, SGLang) word a prompt that is longer than the window.
+bool is_context_overflow(const ModelError& e) {
+  std::string_view what = e.what();
+  return e.kind() == ModelError::Kind::bad_request &&
+         (what.find("maximum context length") != std::string_view::npos ||
+          what.find("context_length_exceeded") != std::string_view::npos);
+}
+
+}  // namespace
 
 std::string_view approval_name(Approval approval) {
   switch (approval) {
@@ -127,6 +144,8 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
     if (result.steps >= options_.max_steps)
       return spent("the step budget (" + std::to_string(options_.max_steps) +
                    " model turns) is spent");
+    bool compacted_now = false;
+    if (needs_compaction(history)) compacted_now = compact(history, result);
     ++result.steps;
     ChatRequest request{history, tools_json(), options_.thinking, options_.max_tokens};
     ChatResponse response;
@@ -134,6 +153,11 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
     try {
       response = model_.complete(request, sink);
     } catch (const ModelError& e) {
+      // A window smaller than we were told: compact once and take the step again.
+      if (is_context_overflow(e) && !compacted_now && options_.counter && compact(history, result)) {
+        --result.steps;
+        continue;
+      }
       result.status = interrupted() ? RunStatus::interrupted : RunStatus::error;
       result.error = e.what();
       return result;
@@ -165,6 +189,8 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
       leak_errors.push_back(std::move(leaked.error));
     }
     history.push_back(assistant);
+    known_tokens_ = u.input + u.output;
+    known_messages_ = history.size();
     emit({{"type", "message"}, {"message", message_to_json(assistant)}}, true);
 
     if (assistant.tool_calls.empty()) {
@@ -184,6 +210,68 @@ LoopResult AgentLoop::run(std::vector<Message>& history) {
         cost_usd(options_.prices, result.usage) >= options_.max_cost_usd)
       return spent("the cost budget ($" + std::to_string(options_.max_cost_usd) + ") is spent");
   }
+}
+
+long AgentLoop::prompt_estimate(const std::vector<Message>& history,
+                                const std::function<long(const Message&)>& count) const {
+  long tokens = known_tokens_;
+  size_t from = known_messages_;
+  if (from == 0 || from > history.size()) {  // nothing counted by the server yet
+    tokens = count(user_message(tools_json()));
+    from = 0;
+  }
+  for (size_t i = from; i < history.size(); ++i) tokens += count(history[i]);
+  return tokens;
+}
+
+bool AgentLoop::needs_compaction(const std::vector<Message>& history) const {
+  if (options_.context_tokens <= 0 || !options_.counter) return false;
+  const double limit = options_.compact_at * static_cast<double>(options_.context_tokens);
+  if (static_cast<double>(prompt_estimate(history, TokenCounter::upper_bound)) <= limit)
+    return false;
+  const TokenCounter& counter = *options_.counter;
+  return static_cast<double>(prompt_estimate(
+             history, [&](const Message& m) { return counter.count(m); })) > limit;
+}
+
+bool AgentLoop::compact(std::vector<Message>& history, LoopResult& result) {
+  const TokenCounter& counter = *options_.counter;
+  auto count = [&](const Message& m) { return counter.count(m); };
+  const long before = prompt_estimate(history, count);
+  const auto keep = static_cast<long>(kRecentShare * static_cast<double>(options_.context_tokens));
+  const size_t kept_from = recent_turns_start(history, counter, keep);
+  auto give_up = [&](const std::string& why) {
+    emit({{"type", "notice"}, {"text", "context compaction skipped: " + why}}, true);
+    return false;
+  };
+  if (kept_from == 0)
+    return give_up("no turns older than the last one to summarise (about " +
+                   std::to_string(before) + " tokens)");
+  std::vector<Message> ask = history;
+  ask.push_back(compaction_request(history.size() - kept_from));
+  ChatResponse response;
+  try {
+    response = model_.complete({ask, tools_json(), options_.thinking, options_.max_tokens},
+                               [this](const StreamEvent& e) {
+                                 if (e.kind == StreamEventKind::notice)
+                                   emit({{"type", "notice"}, {"text", e.text}}, true);
+                               });
+  } catch (const ModelError& e) {
+    return give_up(std::string("the summary request failed: ") + e.what());
+  }
+  ++result.requests;
+  result.usage += response.usage;
+  if (response.message.content.empty())
+    return give_up("the model answered the summary request without a summary");
+  const Message summary = summary_message(response.message.content);
+  Json event = compaction_event(kept_from, summary);
+  history = compacted(history, kept_from, summary);
+  known_messages_ = 0;
+  event["tokens_before"] = before;
+  event["tokens_after"] = prompt_estimate(history, count);
+  event["counted_by"] = counter.source();
+  emit(event, true);
+  return true;
 }
 
 std::string AgentLoop::approval_refusal(const ToolCall& call, bool read_only,

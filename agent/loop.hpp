@@ -20,6 +20,7 @@ class Workspace;
 namespace dsv4::agent {
 
 class SessionWriter;
+class TokenCounter;
 
 // Approval is separate from the sandbox: it decides which calls run at all.
 enum class Approval { read_only, ask, auto_edit, full_auto };
@@ -40,6 +41,10 @@ struct LoopOptions {
   std::chrono::seconds max_wall{0};  // 0: no limit
   int max_tokens = 32768;            // per request
   int repeat_limit = 3;              // the same call this many times in a row is refused
+  // The model's context window in tokens; 0: never compact. Compaction needs `counter`.
+  long context_tokens = 0;
+  double compact_at = 0.8;  // compact when the next prompt would pass this share of the window
+  const TokenCounter* counter = nullptr;
   const std::atomic<bool>* interrupt = nullptr;
   // Asked in `ask` mode before a call that changes something; none (headless): refused.
   std::function<bool(const ToolCall&)> ask;
@@ -75,6 +80,14 @@ class AgentLoop {
   // The tool messages answering `assistant`'s calls, in call order.
   std::vector<Message> run_calls(const Message& assistant,
                                  const std::vector<std::string>& leak_errors);
+  // The next prompt's size: the server's count of the last prompt and reply, plus the
+  // messages appended since, counted locally (`count`: TokenCounter::count or upper_bound).
+  long prompt_estimate(const std::vector<Message>& history,
+                       const std::function<long(const Message&)>& count) const;
+  bool needs_compaction(const std::vector<Message>& history) const;
+  // Replaces the older turns of `history` with the model's summary; false (with a notice)
+  // when there is nothing to summarise or the summary request failed.
+  bool compact(std::vector<Message>& history, LoopResult& result);
   std::string approval_refusal(const ToolCall& call, bool read_only, bool open_world) const;
   void emit(const nlohmann::json& event, bool persist);
   bool interrupted() const { return options_.interrupt && options_.interrupt->load(); }
@@ -86,6 +99,8 @@ class AgentLoop {
   LoopEvents events_;
   std::string last_call_;
   int repeats_ = 0;
+  long known_tokens_ = 0;    // prompt + reply tokens of the last request, as the server counted
+  size_t known_messages_ = 0;  // how many history messages known_tokens_ covers
 };
 
 }  // namespace dsv4::agent

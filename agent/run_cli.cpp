@@ -18,6 +18,7 @@
 #include "agent/openai_client.hpp"
 #include "agent/pricing.hpp"
 #include "agent/session.hpp"
+#include "agent/token_count.hpp"
 #include "agent/workspace_diff.hpp"
 #include "sandbox/policy.hpp"
 #include "sandbox/workspace.hpp"
@@ -44,6 +45,9 @@ constexpr const char* kUsage =
     "  --max-cost USD        estimated cost before giving up (default: no limit)\n"
     "  --max-seconds N       wall time before giving up (default: no limit)\n"
     "  --max-tokens N        max_tokens of each request (default 32768)\n"
+    "  --context-tokens N    the model's context window; older turns are summarised when a\n"
+    "                        prompt passes 80% of it (default 1048576, V4's window)\n"
+    "  --tokenizer DIR       tokenizer.json for counting tokens (default: the installed V4 one)\n"
     "  --max-attempts N      attempts per model on 429/5xx/timeouts (default 5)\n"
     "  --retry-base-ms N     first backoff delay (default 500)\n"
     "  --no-stream           plain JSON responses instead of server-sent events\n"
@@ -100,8 +104,10 @@ int exit_code(RunStatus status) {
 int run_command(const std::vector<std::string>& args) {
   std::string task, base_url, provider_name = "deepseek", model = "deepseek-v4-flash", fallback,
                               key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file;
+  std::optional<std::filesystem::path> tokenizer_dir;
   bool json_out = false, events_out = false, stream = true;
   LoopOptions options;
+  options.context_tokens = 1 << 20;
   OpenAiConfig config;
   sandbox::SandboxFlags sandbox_flags;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -155,6 +161,10 @@ int run_command(const std::vector<std::string>& args) {
         options.max_total_tokens = number();
       else if (a == "--max-tokens")
         options.max_tokens = static_cast<int>(number());
+      else if (a == "--context-tokens")
+        options.context_tokens = number();
+      else if (a == "--tokenizer")
+        tokenizer_dir = value();
       else if (a == "--max-seconds")
         options.max_wall = std::chrono::seconds{number()};
       else if (a == "--max-cost") {
@@ -182,6 +192,8 @@ int run_command(const std::vector<std::string>& args) {
     }
   }
   if (task.empty() && resume_file.empty()) return usage_error("no task given");
+  const TokenCounter counter(tokenizer_dir);  // starts loading now, in the background
+  options.counter = &counter;
   const char* key = std::getenv(key_env.c_str());
   if (base_url.empty()) {
     if (!key || !*key)
@@ -228,8 +240,18 @@ int run_command(const std::vector<std::string>& args) {
   }
   SessionWriter session(session_path);
   auto print_event = [&](const Json& event) {
-    if (events_out)
+    if (events_out) {
       std::cout << event.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
+      return;
+    }
+    const std::string type = event.value("type", "");
+    if (type == "notice")
+      std::cerr << "dsv4 run: note: " << event.value("text", "") << "\n";
+    else if (type == "compaction")
+      std::cerr << "dsv4 run: note: compacted the conversation before message "
+                << event.value("kept_from", 0) << " into a summary (about "
+                << event.value("tokens_before", 0L) << " -> " << event.value("tokens_after", 0L)
+                << " tokens)\n";
   };
   auto start = [&](const Message& m) {
     history.push_back(m);

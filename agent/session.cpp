@@ -10,6 +10,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "agent/compaction.hpp"
+
 namespace dsv4::agent {
 
 using Json = nlohmann::json;
@@ -67,8 +69,11 @@ LoadedSession load_session(const std::filesystem::path& path) {
       throw std::runtime_error(path.string() + ":" + std::to_string(line_no) +
                                ": not a JSON event object");
     try {
-      if (event.value("type", "") == "message")
+      const std::string type = event.value("type", "");
+      if (type == "message")
         session.messages.push_back(message_from_json(event.at("message")));
+      else if (type == "compaction")
+        apply_compaction_event(session.messages, event);
     } catch (const std::exception& e) {
       throw std::runtime_error(path.string() + ":" + std::to_string(line_no) + ": " + e.what());
     }
