@@ -10,6 +10,7 @@
 
 #include "agent/http.hpp"
 #include "agent/reasoning.hpp"
+#include "agent/strict_schema.hpp"
 #include "agent/sse.hpp"
 
 namespace dsv4::agent {
@@ -117,6 +118,18 @@ std::chrono::milliseconds parse_retry_after(const std::string& value) {
   return std::chrono::milliseconds{static_cast<long>(seconds * 1000)};
 }
 
+// DeepSeek's rule for JSON output: the system or a user message says "json".
+bool mentions_json(const std::vector<Message>& messages) {
+  for (const Message& m : messages) {
+    if (m.role != Role::system && m.role != Role::user) continue;
+    std::string lower = m.content;
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
+    if (lower.find("json") != std::string::npos) return true;
+  }
+  return false;
+}
+
 Json request_body(const OpenAiConfig& config, const ChatRequest& request, const std::string& model,
                   const Json& messages) {
   const bool on = request.thinking != Thinking::off;
@@ -128,8 +141,17 @@ Json request_body(const OpenAiConfig& config, const ChatRequest& request, const 
   if (config.stream) body["stream_options"] = {{"include_usage", true}};
   if (!request.tools_json.empty()) {
     Json tools = Json::parse(request.tools_json);
+    if (config.strict_tools)
+      for (Json& tool : tools) {
+        Json& function = tool["function"];
+        if (auto closed = strict_schema(function.value("parameters", Json::object()))) {
+          function["parameters"] = std::move(*closed);
+          function["strict"] = true;
+        }
+      }
     if (!tools.empty()) body["tools"] = std::move(tools);
   }
+  if (config.json_output) body["response_format"] = {{"type", "json_object"}};
   switch (config.provider) {
     case Provider::deepseek:
       body["thinking"] = {{"type", on ? "enabled" : "disabled"}};
@@ -256,6 +278,8 @@ Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const
   HttpRequest http;
   std::string base = config.base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
+  if (config.strict_tools && config.provider == Provider::deepseek && !base.ends_with("/beta"))
+    base += "/beta";
   http.url = base + "/chat/completions";
   // "Expect:" stops libcurl from waiting for a 100 Continue before sending large bodies.
   http.headers = {"Content-Type: application/json", "Expect:",
@@ -357,6 +381,10 @@ Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const
 
 ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink& sink) {
   const bool thinking = request.thinking != Thinking::off;
+  if (config_.json_output && !mentions_json(request.messages))
+    throw ModelError(ModelError::Kind::invalid_parameter, 0,
+                     "JSON output needs the word \"json\" somewhere in the prompt (the API refuses "
+                     "it otherwise); say in the task that the answer is a JSON object");
   Json messages = request_messages(request.messages, thinking);
   auto notice = [&](const std::string& text) {
     if (sink) sink(text_event(StreamEventKind::notice, text));

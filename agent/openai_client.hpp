@@ -22,6 +22,12 @@ struct OpenAiConfig {
   std::string fallback_model;  // used once the model's retries are spent; "" for none
   Provider provider = Provider::deepseek;
   bool stream = true;
+  // Tools sent with `strict: true` and closed schemas, so the server constrains the arguments
+  // (DeepSeek: only on its beta endpoint, which the client then uses).
+  bool strict_tools = false;
+  // response_format json_object: every reply's content is one JSON object. DeepSeek wants the
+  // word "json" in the prompt; the client checks that before sending.
+  bool json_output = false;
   int max_attempts = 5;  // per model, for 429/5xx/timeouts/dropped streams
   std::chrono::milliseconds backoff_base{500};
   std::chrono::milliseconds backoff_cap{30000};

@@ -51,6 +51,9 @@ constexpr const char* kUsage =
     "  --max-attempts N      attempts per model on 429/5xx/timeouts (default 5)\n"
     "  --retry-base-ms N     first backoff delay (default 500)\n"
     "  --no-stream           plain JSON responses instead of server-sent events\n"
+    "  --strict-tools        strict function calling: the server holds arguments to the\n"
+    "                        schemas (DeepSeek: through its beta endpoint)\n"
+    "  --json-answer         the final answer is one JSON object (JSON output mode)\n"
     "  --root DIR            the workspace (default .)\n"
     "  --session FILE        session file (default under $XDG_STATE_HOME/dsv4/sessions)\n"
     "  --resume FILE         continue the session in FILE (TASK optional)\n"
@@ -135,6 +138,10 @@ int run_command(const std::vector<std::string>& args) {
         events_out = true;
       else if (a == "--no-stream")
         stream = false;
+      else if (a == "--strict-tools")
+        config.strict_tools = true;
+      else if (a == "--json-answer")
+        config.json_output = true;
       else if (a == "--base-url")
         base_url = value();
       else if (a == "--provider")
@@ -266,6 +273,8 @@ int run_command(const std::vector<std::string>& args) {
                   {"approval", approval_name(options.approval)},
                   {"root", workspace.root().string()}});
   if (history.empty()) start(system_message(system_prompt()));
+  // JSON output needs the prompt to ask for JSON; the task is where that belongs.
+  if (config.json_output && !task.empty()) task += "\n\nGive the final answer as one JSON object.";
   if (!task.empty()) start(user_message(task));
 
   // The patch is a report, not the job: without it the run still goes on.

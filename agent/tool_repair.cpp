@@ -183,11 +183,22 @@ PreparedCall prepare_call(const ToolCall& call) {
     return p;
   }
   Json args = Json::parse(r.json);
-  if (auto violation = tools::validate(Json::parse(p.tool->schema), args)) {
+  const Json schema = Json::parse(p.tool->schema);
+  // null for an optional field means "not given": strict mode makes every field required and
+  // lets the model send null for those it would leave out.
+  const Json required = schema.value("required", Json::array());
+  bool dropped = false;
+  for (auto it = args.begin(); it != args.end();) {
+    bool optional_null =
+        it->is_null() && std::find(required.begin(), required.end(), it.key()) == required.end();
+    it = optional_null ? args.erase(it) : std::next(it);
+    dropped |= optional_null;
+  }
+  if (auto violation = tools::validate(schema, args)) {
     p.error = call.name + ": invalid arguments: " + *violation + schema_hint(*p.tool);
     return p;
   }
-  p.arguments = std::move(r.json);
+  p.arguments = dropped ? args.dump() : std::move(r.json);
   p.repairs = std::move(r.repairs);
   return p;
 }

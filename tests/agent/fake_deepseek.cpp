@@ -192,6 +192,52 @@ void FakeDeepSeek::serve() {
   }
 }
 
+namespace {
+
+// Strict function calling: only on the beta endpoint, and only with closed schemas that
+// require every property (what DeepSeek documents for its strict mode).
+std::optional<std::string> strict_schema_violation(const Json& schema, const std::string& where) {
+  if (!schema.is_object()) return std::nullopt;
+  if (schema.value("type", Json()) == "object") {
+    if (schema.value("additionalProperties", Json(true)) != false)
+      return where + ": additionalProperties must be false in strict mode";
+    const Json props = schema.value("properties", Json::object());
+    const Json required = schema.value("required", Json::array());
+    for (auto& [name, property] : props.items()) {
+      if (std::find(required.begin(), required.end(), name) == required.end())
+        return where + ": property '" + name + "' must be in required in strict mode";
+      if (auto v = strict_schema_violation(property, where + "." + name)) return v;
+    }
+  }
+  for (const char* key : {"anyOf", "items"})
+    if (auto it = schema.find(key); it != schema.end()) {
+      if (it->is_array()) {
+        for (const Json& option : *it)
+          if (auto v = strict_schema_violation(option, where)) return v;
+      } else if (auto v = strict_schema_violation(*it, where)) {
+        return v;
+      }
+    }
+  return std::nullopt;
+}
+
+std::optional<std::string> strict_tool_violation(const Json& tools, bool beta) {
+  for (const Json& tool : tools) {
+    const Json function = tool.value("function", Json::object());
+    if (!function.value("strict", false)) continue;
+    const std::string name = function.value("name", "");
+    if (!beta)
+      return "strict mode of function '" + name +
+             "' is only available on the beta endpoint (base_url https://api.deepseek.com/beta)";
+    if (auto v = strict_schema_violation(function.value("parameters", Json::object()),
+                                         "Invalid schema for function '" + name + "'"))
+      return v;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<ScriptedReply> FakeDeepSeek::check_rules(const RecordedRequest& r) const {
   auto auth = r.headers.find("authorization");
   if (auth == r.headers.end() || auth->second != "Bearer " + api_key_)
@@ -200,7 +246,26 @@ std::optional<ScriptedReply> FakeDeepSeek::check_rules(const RecordedRequest& r)
   if (r.json.is_null() || !r.json.is_object())
     return error_reply(400, "Failed to deserialize the JSON body into the target type",
                        "invalid_request_error");
+  if (r.path != "/chat/completions" && r.path != "/beta/chat/completions")
+    return error_reply(404, "Not Found: " + r.path, "invalid_request_error");
   const Json& messages = r.json.value("messages", Json::array());
+  if (auto violation = strict_tool_violation(r.json.value("tools", Json::array()),
+                                             r.path.starts_with("/beta/")))
+    return error_reply(400, *violation, "invalid_request_error", "tools");
+  if (r.json.value("response_format", Json::object()).value("type", "") == "json_object") {
+    bool said = false;
+    for (const Json& m : messages) {
+      std::string role = m.value("role", ""), text = m.value("content", "");
+      std::transform(text.begin(), text.end(), text.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      said |= (role == "system" || role == "user") && text.find("json") != std::string::npos;
+    }
+    if (!said)
+      return error_reply(400,
+                         "Prompt must contain the word 'json' in some form to use "
+                         "'response_format' of type 'json_object'.",
+                         "invalid_request_error", "response_format");
+  }
   // Thinking is on unless the request turns it off.
   bool thinking = true;
   if (auto t = r.json.find("thinking"); t != r.json.end() && t->is_object())
