@@ -21,9 +21,12 @@ constexpr const char* kVersion = "0.1.0";
 constexpr const char* kHelp =
     "dsv4 — a coding agent for DeepSeek V4 with its own engine, tools and sandbox\n"
     "\n"
-    "usage: dsv4 COMMAND [ARGS...]\n"
+    "usage: dsv4 [PROMPT] [OPTIONS]        the agent, interactive, in this repository\n"
+    "       dsv4 COMMAND [ARGS...]\n"
     "\n"
     "agent:\n"
+    "  [PROMPT] [OPTIONS]                   interactive: prompts and approvals on the terminal\n"
+    "                                       (options as for run; 'dsv4 run --help')\n"
     "  run TASK [--json] [--events] [...]   run the agent on TASK in this repository\n"
     "tools:\n"
     "  tool NAME --args JSON [--root DIR]   run one tool, print its JSON result\n"
@@ -72,16 +75,17 @@ const Command kCommands[] = {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+  const std::string first = args.empty() ? "" : args[0];
+  if (first == "--help" || first == "-h" || first == "help") {
     std::cout << kHelp;
-    return args.empty() ? 2 : 0;
+    return 0;
   }
-  if (args[0] == "--version") {
+  if (first == "--version") {
     std::cout << "dsv4 " << kVersion << "\n";
     return 0;
   }
   for (const Command& c : kCommands) {
-    if (c.name == args[0]) {
+    if (c.name == first) {
       args.erase(args.begin());
       try {
         return c.run(args);
@@ -91,6 +95,18 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::cerr << "dsv4: unknown command '" << args[0] << "'; run 'dsv4 --help' for the list\n";
+  // Options or a prompt of several words start the interactive agent; a single unknown word
+  // is more likely a mistyped command than a prompt.
+  if (first.empty() || first.starts_with("-") || first.find_first_of(" \t\n") != std::string::npos) {
+    try {
+      return dsv4::agent::interactive_command(args);
+    } catch (const std::exception& e) {
+      std::cerr << "dsv4: " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "dsv4: unknown command '" << first
+            << "'; run 'dsv4 --help' for the list (to give the agent a prompt, quote it: dsv4 \""
+            << first << " ...\")\n";
   return 2;
 }

@@ -18,6 +18,7 @@
 #include "agent/openai_client.hpp"
 #include "agent/pricing.hpp"
 #include "agent/session.hpp"
+#include "agent/terminal.hpp"
 #include "agent/token_count.hpp"
 #include "agent/workspace_diff.hpp"
 #include "sandbox/policy.hpp"
@@ -102,15 +103,16 @@ int exit_code(RunStatus status) {
   return 1;
 }
 
-}  // namespace
-
-int run_command(const std::vector<std::string>& args) {
+// One entry for both front ends: headless `dsv4 run` and the interactive `dsv4 [PROMPT]`.
+int run_agent(const std::vector<std::string>& args, bool interactive) {
   std::string task, base_url, provider_name = "deepseek", model = "deepseek-v4-flash", fallback,
                               key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file;
   std::optional<std::filesystem::path> tokenizer_dir;
   bool json_out = false, events_out = false, stream = true;
   LoopOptions options;
   options.context_tokens = 1 << 20;
+  // A person at the terminal is asked before edits and commands; headless runs edit freely.
+  if (interactive) options.approval = Approval::ask;
   OpenAiConfig config;
   sandbox::SandboxFlags sandbox_flags;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -198,15 +200,20 @@ int run_command(const std::vector<std::string>& args) {
       return usage_error(a + ": number out of range");
     }
   }
-  if (task.empty() && resume_file.empty()) return usage_error("no task given");
+  if (!interactive && task.empty() && resume_file.empty()) return usage_error("no task given");
   const TokenCounter counter(tokenizer_dir);  // starts loading now, in the background
   options.counter = &counter;
   const char* key = std::getenv(key_env.c_str());
   if (base_url.empty()) {
-    if (!key || !*key)
-      return usage_error("no model configured: set " + key_env +
-                         " to use the DeepSeek API, or pass --base-url URL of an OpenAI-compatible "
-                         "server (vLLM, SGLang) with --provider and --model-name");
+    if (!key || !*key) {
+      std::cerr << "dsv4: no model configured. Use one of:\n"
+                << "  export " << key_env
+                << "=sk-...          the DeepSeek API (deepseek-v4-flash, thinking high)\n"
+                << "  --model DIR                          a local V4 checkpoint folder (Hugging Face format)\n"
+                << "  --base-url URL --provider vllm --model-name M\n"
+                << "                                       an OpenAI-compatible server (vLLM, SGLang)\n";
+      return 2;
+    }
     base_url = "https://api.deepseek.com";
   }
   try {
@@ -246,7 +253,13 @@ int run_command(const std::vector<std::string>& args) {
         session_file.empty() ? default_session_path() : std::filesystem::path(session_file);
   }
   SessionWriter session(session_path);
+  Terminal terminal(std::cin, std::cout, std::cerr, ::isatty(STDERR_FILENO) != 0);
+  if (interactive) options.ask = [&](const ToolCall& call) { return terminal.approve(call); };
   auto print_event = [&](const Json& event) {
+    if (interactive && !events_out) {
+      terminal.show(event);
+      return;
+    }
     if (events_out) {
       std::cout << event.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
       return;
@@ -288,8 +301,31 @@ int run_command(const std::vector<std::string>& args) {
   };
   std::optional<std::string> before = snapshot();
   OpenAiClient client(config);
+  if (interactive && task.empty() && history.size() <= 1) {
+    std::optional<std::string> first = terminal.prompt();
+    if (!first) return 0;
+    start(user_message(*first));
+  }
   AgentLoop loop(client, workspace, options, &session, print_event);
   LoopResult result = loop.run(history);
+  // Interactive: each prompt is one run of the loop; Ctrl-C ends the run, not the session.
+  while (interactive) {
+    char line[160];
+    std::snprintf(line, sizeof line, "[%s: %d steps, %d tool calls, %ld tokens in, %ld out]\n",
+                  std::string(status_name(result.status)).c_str(), result.steps,
+                  result.tool_calls, result.usage.input, result.usage.output);
+    std::cerr << line;
+    if (!result.error.empty()) std::cerr << "dsv4: " << result.error << "\n";
+    std::optional<std::string> next = terminal.prompt();
+    if (!next) break;
+    g_interrupted.store(false);
+    start(user_message(*next));
+    LoopResult more = loop.run(history);
+    more.usage += result.usage;
+    more.steps += result.steps;
+    more.tool_calls += result.tool_calls;
+    result = std::move(more);
+  }
 
   Json patch = nullptr;
   if (before) {
@@ -318,17 +354,24 @@ int run_command(const std::vector<std::string>& args) {
   if (json_out) {
     std::cout << summary.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
   } else if (!events_out) {
-    if (!result.answer.empty()) std::cout << result.answer << "\n";
+    if (!result.answer.empty() && !interactive) std::cout << result.answer << "\n";
     char line[200];
     std::snprintf(line, sizeof line,
                   "%d steps, %d tool calls; tokens: %ld in (%.0f%% cache hits), %ld out; $%.4f\n",
                   result.steps, result.tool_calls, result.usage.input,
                   100.0 * summary["cache_hit_ratio"].get<double>(), result.usage.output, cost);
     std::cerr << line;
+    if (interactive) std::cerr << "session: " << session_path.string() << " (--resume it)\n";
   }
-  if (!result.error.empty())
+  if (!result.error.empty() && !interactive)
     std::cerr << "dsv4 run: " << status_name(result.status) << ": " << result.error << "\n";
   return exit_code(result.status);
 }
+
+}  // namespace
+
+int run_command(const std::vector<std::string>& args) { return run_agent(args, false); }
+
+int interactive_command(const std::vector<std::string>& args) { return run_agent(args, true); }
 
 }  // namespace dsv4::agent
