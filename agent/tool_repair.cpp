@@ -15,6 +15,26 @@ using Json = nlohmann::json;
 
 namespace {
 
+// The index of the next character that is neither white space nor inside a // or /* */
+// comment; in.size() when there is none.
+size_t skip_blanks_and_comments(std::string_view in, size_t i) {
+  while (i < in.size()) {
+    if (in[i] == ' ' || in[i] == '\t' || in[i] == '\r' || in[i] == '\n') {
+      ++i;
+    } else if (in.substr(i, 2) == "//") {
+      i = in.find('\n', i);
+      if (i == std::string_view::npos) return in.size();
+    } else if (in.substr(i, 2) == "/*") {
+      size_t end = in.find("*/", i + 2);
+      if (end == std::string_view::npos) return in.size();
+      i = end + 2;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
 std::string_view trimmed(std::string_view s) {
   size_t first = s.find_first_not_of(" \t\r\n");
   if (first == std::string_view::npos) return {};
@@ -97,8 +117,8 @@ std::string rewrite(std::string_view in, std::vector<std::string>& repairs) {
       continue;
     }
     if (c == ',') {
-      size_t j = in.find_first_not_of(" \t\r\n", i + 1);
-      if (j != std::string_view::npos && (in[j] == '}' || in[j] == ']')) {
+      size_t j = skip_blanks_and_comments(in, i + 1);
+      if (j < in.size() && (in[j] == '}' || in[j] == ']')) {
         note(repairs, "removed trailing commas");
         continue;
       }
@@ -173,6 +193,15 @@ PreparedCall prepare_call(const ToolCall& call) {
   PreparedCall p;
   p.call = call;
   p.tool = tools::find_tool(call.name);
+  std::vector<std::string> name_repairs;
+  // OpenAI-style namespaced names ("functions.read_file") name the tool after the dot.
+  if (size_t dot = call.name.rfind('.'); !p.tool && dot != std::string::npos) {
+    p.tool = tools::find_tool(std::string_view(call.name).substr(dot + 1));
+    if (p.tool) {
+      name_repairs.push_back("read tool name '" + call.name + "' as '" + std::string(p.tool->name) + "'");
+      p.call.name = p.tool->name;
+    }
+  }
   if (!p.tool) {
     p.error = "unknown tool '" + call.name + "'; valid tools: " + valid_names();
     return p;
@@ -199,35 +228,114 @@ PreparedCall prepare_call(const ToolCall& call) {
     return p;
   }
   p.arguments = dropped ? args.dump() : std::move(r.json);
-  p.repairs = std::move(r.repairs);
+  p.repairs = std::move(name_repairs);
+  p.repairs.insert(p.repairs.end(), r.repairs.begin(), r.repairs.end());
   return p;
 }
 
 namespace {
 
-// Takes DSML tool calls out of `text` (fullwidth or ASCII bars), leaving the visible text.
-void take_dsml_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
-  if (text.find("｜DSML｜") == std::string::npos && text.find("|DSML|") == std::string::npos)
-    return;
-  engine::ParsedMessage parsed =
-      engine::parse_completion(text, {.thinking = false, .strict = false});
-  if (parsed.tool_calls.empty()) return;
-  for (const engine::ParsedToolCall& c : parsed.tool_calls) {
-    LeakedCall leaked;
-    leaked.call.id = "dsml_" + std::to_string(++n);
-    leaked.call.name = c.name;
-    if (!c.error.empty()) {
-      leaked.error = c.name + ": the tool call in DSML markup was not complete: " + c.error;
-    } else {
-      engine::DecodedArguments args = engine::decode_arguments(c);
-      if (args.error.empty())
-        leaked.call.arguments = args.json;
-      else
-        leaked.error = c.name + ": " + args.error;
+constexpr std::string_view kBar = "｜";  // U+FF5C, what the V4 tokenizer's DSML tokens use
+
+// The bars models and servers put around "DSML": U+FF5C, ASCII '|', U+2016 '‖', one or two.
+size_t bar_at(std::string_view text, size_t i) {
+  for (std::string_view bar : {kBar, std::string_view("|"), std::string_view("‖")})
+    if (text.substr(i, bar.size()) == bar) return bar.size();
+  return 0;
+}
+
+// Rewrites every tag-like DSML marker ("<|DSML|", "</｜｜DSML｜｜", "<‖DSML‖") to the
+// canonical "<｜DSML｜" the parser reads; text without such markers is left as it is.
+bool normalize_dsml_markers(std::string& text) {
+  bool found = false;
+  std::string out;
+  size_t copied = 0;
+  for (size_t at = text.find("DSML"); at != std::string::npos; at = text.find("DSML", at + 4)) {
+    size_t start = at;
+    for (int k = 0; k < 2; ++k) {  // bars before, walking back
+      size_t len = 0;
+      for (std::string_view bar : {kBar, std::string_view("|"), std::string_view("‖")})
+        if (start >= bar.size() && text.compare(start - bar.size(), bar.size(), bar) == 0) len = bar.size();
+      if (len == 0) break;
+      start -= len;
     }
-    out.push_back(std::move(leaked));
+    const bool opening = start >= 1 && text[start - 1] == '<';
+    const bool closing = start >= 2 && text.compare(start - 2, 2, "</") == 0;
+    size_t end = at + 4;
+    for (int k = 0; k < 2; ++k) end += bar_at(text, end);
+    if (start == at || end == at + 4 || !(opening || closing)) continue;
+    found = true;
+    out.append(text, copied, start - copied);
+    out.append(kBar).append("DSML").append(kBar);
+    copied = end;
   }
-  text = parsed.content;
+  if (!found) return false;
+  out.append(text, copied);
+  text = std::move(out);
+  return true;
+}
+
+// Drops DSML tags the parser left in the visible text: stray closing tags, an opening tag
+// with nothing after it, a tag cut off at the end.
+void strip_dsml_residue(std::string& text) {
+  const std::string marker = std::string(kBar) + "DSML" + std::string(kBar);
+  for (size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at)) {
+    size_t start = at;
+    if (start >= 2 && text.compare(start - 2, 2, "</") == 0)
+      start -= 2;
+    else if (start >= 1 && text[start - 1] == '<')
+      start -= 1;
+    else {
+      at += marker.size();  // not a tag: text that mentions the marker
+      continue;
+    }
+    size_t end = text.find('>', at);
+    end = end == std::string::npos ? text.size() : end + 1;
+    text.erase(start, end - start);
+    at = start;
+  }
+}
+
+// Where the DSML section that starts the search ends: after its closing tag, or the end.
+size_t section_end(std::string_view text, size_t from) {
+  size_t end = text.size();
+  for (std::string_view close : {"</｜DSML｜tool_calls>", "</｜DSML｜function_calls>"})
+    if (size_t at = text.find(close, from); at != std::string_view::npos)
+      end = std::min(end, at + close.size());
+  return end;
+}
+
+// Takes DSML tool calls out of `text` (any bar variant), leaving the visible text. Each
+// section is parsed on its own so that the prose between sections keeps its line breaks.
+void take_dsml_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
+  if (!normalize_dsml_markers(text)) return;
+  std::string visible;
+  for (size_t from = 0; from < text.size();) {
+    const size_t end = section_end(text, from);
+    engine::ParsedMessage parsed = engine::parse_completion(
+        std::string_view(text).substr(from, end - from), {.thinking = false, .strict = false});
+    from = end;
+    for (const engine::ParsedToolCall& c : parsed.tool_calls) {
+      LeakedCall leaked;
+      leaked.call.id = "dsml_" + std::to_string(++n);
+      leaked.call.name = c.name;
+      if (!c.error.empty()) {
+        leaked.error = (c.name.empty() ? std::string("a tool call") : c.name) +
+                       ": the tool call in DSML markup was not complete: " + c.error;
+      } else {
+        engine::DecodedArguments args = engine::decode_arguments(c);
+        if (args.error.empty())
+          leaked.call.arguments = args.json;
+        else
+          leaked.error = c.name + ": " + args.error;
+      }
+      out.push_back(std::move(leaked));
+    }
+    strip_dsml_residue(parsed.content);
+    std::string_view piece = trimmed(parsed.content);
+    if (!piece.empty()) visible.append(visible.empty() ? "" : "\n").append(piece);
+  }
+  text = std::move(visible);
 }
 
 // {"name": NAME, "arguments": {...} or "..."} as a call; nothing when it is not one, or
@@ -250,23 +358,41 @@ std::optional<LeakedCall> json_call(std::string_view text, bool known_only, size
   return leaked;
 }
 
-// <tool_call>{json}</tool_call> blocks (Hermes/Qwen style), or a whole content that is
-// one {"name", "arguments"} object, bare or in a Markdown fence.
-void take_json_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
-  constexpr std::string_view open = "<tool_call>", close = "</tool_call>";
-  for (size_t pos = text.find(open); pos != std::string::npos; pos = text.find(open, pos)) {
-    size_t end = text.find(close, pos);
-    size_t inner_end = end == std::string::npos ? text.size() : end;
-    auto call = json_call(
-        trimmed(std::string_view(text).substr(pos + open.size(), inner_end - pos - open.size())),
-        false, n);
-    if (!call) {
-      pos += open.size();
-      continue;
-    }
-    out.push_back(std::move(*call));
-    text.erase(pos, (end == std::string::npos ? text.size() : end + close.size()) - pos);
+// The JSON inside a tag, forgiving closing tags a model invented after it
+// (`{...}</parameter>` seen inside <tool> blocks).
+std::optional<LeakedCall> tagged_json_call(std::string_view inner, size_t& n) {
+  inner = trimmed(inner);
+  while (true) {
+    if (auto call = json_call(inner, false, n)) return call;
+    size_t tag = inner.rfind("</");
+    if (tag == std::string_view::npos || inner.back() != '>') return std::nullopt;
+    inner = trimmed(inner.substr(0, tag));
   }
+}
+
+// <tool_call>{json}</tool_call> and <tool>{json}</tool> blocks (Hermes/Qwen style; the
+// closing tag may be missing when the output was cut off).
+void take_tagged_json_calls(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
+  for (auto [open, close] : {std::pair<std::string_view, std::string_view>{"<tool_call>", "</tool_call>"},
+                             {"<tool>", "</tool>"}}) {
+    for (size_t pos = text.find(open); pos != std::string::npos; pos = text.find(open, pos)) {
+      size_t end = text.find(close, pos);
+      size_t inner_end = end == std::string::npos ? text.size() : end;
+      auto call = tagged_json_call(
+          std::string_view(text).substr(pos + open.size(), inner_end - pos - open.size()), n);
+      if (!call) {
+        pos += open.size();
+        continue;
+      }
+      out.push_back(std::move(*call));
+      text.erase(pos, (end == std::string::npos ? text.size() : end + close.size()) - pos);
+    }
+  }
+}
+
+// A whole content that is one {"name", "arguments"} object of a known tool, bare or in a
+// Markdown fence.
+void take_whole_json_call(std::string& text, std::vector<LeakedCall>& out, size_t& n) {
   std::string_view whole = trimmed(text);
   strip_fence(whole);
   if (auto call = json_call(trimmed(whole), true, n)) {
@@ -281,11 +407,14 @@ std::vector<LeakedCall> recover_leaked_calls(Message& assistant) {
   std::vector<LeakedCall> recovered;
   size_t n = assistant.tool_calls.size();
   take_dsml_calls(assistant.content, recovered, n);
-  take_json_calls(assistant.content, recovered, n);
+  take_tagged_json_calls(assistant.content, recovered, n);
+  take_whole_json_call(assistant.content, recovered, n);
   // Calls drafted in the reasoning count only when the turn has no calls anywhere else
   // (a missing </think> puts the whole answer, calls included, into the reasoning).
-  if (recovered.empty() && assistant.tool_calls.empty() && assistant.reasoning_content)
+  if (recovered.empty() && assistant.tool_calls.empty() && assistant.reasoning_content) {
     take_dsml_calls(*assistant.reasoning_content, recovered, n);
+    take_tagged_json_calls(*assistant.reasoning_content, recovered, n);
+  }
   return recovered;
 }
 
