@@ -1,0 +1,20 @@
+#pragma once
+// Which HTTP model client `dsv4 run --provider P` talks to.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "agent/model_client.hpp"
+#include "agent/remote_model.hpp"
+
+namespace dsv4::agent {
+
+// "anthropic": the Anthropic Messages API; "deepseek", "vllm", "sglang", "generic": the
+// OpenAI-compatible API. Throws std::invalid_argument naming the choices otherwise.
+std::unique_ptr<ModelClient> make_remote_client(std::string_view provider,
+                                                const RemoteConfig& config);
+
+// The server when no --base-url is given: DeepSeek's API in the provider's dialect.
+std::string default_base_url(std::string_view provider);
+
+}  // namespace dsv4::agent
