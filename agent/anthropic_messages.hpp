@@ -15,10 +15,10 @@ namespace dsv4::agent {
 std::string anthropic_system(const std::vector<Message>& messages);
 
 // The non-system messages as the request's "messages" array. Consecutive user and tool
-// messages merge into one user message (tool_result blocks first, as they come); empty
-// texts are left out. With `thinking`, an assistant message after the last user message
-// begins with its thinking block (signature included when one is known); `everywhere`
-// sends every known thinking block (the repair when a server demands them all).
+// messages merge into one user message, blocks in order; empty texts are left out. With
+// `thinking`, an assistant message after the last user message begins with its thinking
+// block (signature included when one is known); `everywhere` sends every known thinking
+// block (the repair when a server demands them all).
 nlohmann::json anthropic_messages(const std::vector<Message>& messages, bool thinking,
                                   bool everywhere = false);
 

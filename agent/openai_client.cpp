@@ -1,6 +1,5 @@
 #include "agent/openai_client.hpp"
 
-#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
