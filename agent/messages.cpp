@@ -44,6 +44,7 @@ Json message_to_json(const Message& m) {
   Json j = {{"role", role_name(m.role)}, {"content", m.content}};
   if (m.role == Role::assistant) {
     if (m.reasoning_content) j["reasoning_content"] = *m.reasoning_content;
+    if (m.reasoning_signature) j["reasoning_signature"] = *m.reasoning_signature;
     if (!m.tool_calls.empty()) {
       Json calls = Json::array();
       for (const ToolCall& c : m.tool_calls)
@@ -85,6 +86,8 @@ Message message_from_json(const Json& j) {
   m.content = string_field(j, "content", "message");
   if (auto it = j.find("reasoning_content"); it != j.end() && it->is_string())
     m.reasoning_content = it->get<std::string>();
+  if (auto it = j.find("reasoning_signature"); it != j.end() && it->is_string())
+    m.reasoning_signature = it->get<std::string>();
   m.tool_call_id = string_field(j, "tool_call_id", "message");
   if (auto it = j.find("tool_calls"); it != j.end() && it->is_array()) {
     for (const Json& c : *it) {

@@ -1,6 +1,7 @@
 #pragma once
 // The conversation as the agent keeps it: OpenAI-style chat messages plus DeepSeek's
-// reasoning_content, convertible to and from JSON for requests and the session file.
+// reasoning_content and Anthropic's thinking signature, convertible to and from JSON for
+// requests and the session file.
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct Message {
   std::string content;
   // assistant: the thinking text; nullopt when the server sent none.
   std::optional<std::string> reasoning_content;
+  // assistant: the signature the Anthropic API gave the thinking; it must go back with the
+  // thinking byte for byte. nullopt when none came.
+  std::optional<std::string> reasoning_signature;
   std::vector<ToolCall> tool_calls;  // assistant
   std::string tool_call_id;          // tool
 };
@@ -32,7 +36,7 @@ Message system_message(std::string text);
 Message user_message(std::string text);
 Message tool_message(std::string tool_call_id, std::string content);
 
-// The OpenAI chat shape; reasoning_content included when present.
+// The OpenAI chat shape; reasoning_content and reasoning_signature included when present.
 nlohmann::json message_to_json(const Message& message);
 // Throws std::invalid_argument naming the field when the object is not a message.
 Message message_from_json(const nlohmann::json& json);

@@ -1,12 +1,8 @@
 #include "agent/openai_client.hpp"
 
-#include <algorithm>
-#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <stdexcept>
-#include <thread>
 
 #include "agent/http.hpp"
 #include "agent/reasoning.hpp"
@@ -68,16 +64,6 @@ std::string apply_model_alias(std::string& model, Thinking& thinking) {
 
 namespace {
 
-// What one attempt came to.
-struct Attempt {
-  enum class Outcome { done, retry, repair, fail } outcome = Outcome::fail;
-  ChatResponse response;
-  std::string why;  // for retry notices and failures
-  std::chrono::milliseconds retry_after{-1};
-  ModelError::Kind kind = ModelError::Kind::protocol;
-  int status = 0;
-};
-
 Usage parse_usage(const Json& u) {
   Usage usage;
   usage.input = u.value("prompt_tokens", 0L);
@@ -91,31 +77,6 @@ Usage parse_usage(const Json& u) {
     usage.cache_miss = usage.input - usage.cache_hit;
   }
   return usage;
-}
-
-// The error message inside an API error body, or the body itself.
-std::string error_message(const std::string& body) {
-  Json j = Json::parse(body, nullptr, false);
-  if (j.is_object() && j.contains("error")) {
-    const Json& e = j["error"];
-    if (e.is_string()) return e.get<std::string>();
-    if (e.is_object() && e.contains("message") && e["message"].is_string()) {
-      std::string message = e["message"].get<std::string>();
-      if (e.contains("param") && e["param"].is_string())
-        message += " (parameter: " + e["param"].get<std::string>() + ")";
-      return message;
-    }
-  }
-  if (j.is_object() && j.contains("detail")) return j["detail"].dump();  // FastAPI servers
-  return body.empty() ? "(empty body)" : body;
-}
-
-std::chrono::milliseconds parse_retry_after(const std::string& value) {
-  double seconds = 0;
-  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-  if (ec != std::errc() || end != value.data() + value.size() || seconds < 0)
-    return std::chrono::milliseconds{-1};  // HTTP dates are rare here; backoff decides
-  return std::chrono::milliseconds{static_cast<long>(seconds * 1000)};
 }
 
 // DeepSeek's rule for JSON output: the system or a user message says "json".
@@ -274,20 +235,11 @@ std::string take_chunk(const Json& chunk, Assembler& assembler, bool whole) {
 
 Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const Json& body,
                      const EventSink& sink) {
-  Attempt a;
-  HttpRequest http;
-  std::string base = config.base_url;
-  while (!base.empty() && base.back() == '/') base.pop_back();
-  if (config.strict_tools && config.provider == Provider::deepseek && !base.ends_with("/beta"))
-    base += "/beta";
-  http.url = base + "/chat/completions";
-  // "Expect:" stops libcurl from waiting for a 100 Continue before sending large bodies.
-  http.headers = {"Content-Type: application/json", "Expect:",
-                  config.stream ? "Accept: text/event-stream" : "Accept: application/json"};
+  // DeepSeek serves strict function calling only on its beta endpoint.
+  const bool beta = config.strict_tools && config.provider == Provider::deepseek &&
+                    !config.base_url.ends_with("/beta") && !config.base_url.ends_with("/beta/");
+  HttpRequest http = json_post(config, beta ? "/beta/chat/completions" : "/chat/completions", body);
   if (!config.api_key.empty()) http.headers.push_back("Authorization: Bearer " + config.api_key);
-  http.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
-  http.idle_timeout = config.idle_timeout;
-  http.cancel = config.cancel;
 
   Assembler assembler(sink);
   std::string whole_body, stream_error;
@@ -307,146 +259,44 @@ Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const
     else
       whole_body.append(bytes);
   });
-  a.status = response.status;
-  a.retry_after = parse_retry_after(response.retry_after);
-
-  if (response.status >= 200 && response.status < 300) {
-    if (!config.stream && response.error.empty()) {
-      Json j = Json::parse(whole_body, nullptr, false);
-      if (j.is_discarded()) {
-        a.outcome = Attempt::Outcome::retry;
-        a.why = "the response was not JSON";
-        return a;
-      }
-      if (auto e = take_chunk(j, assembler, true); !e.empty()) stream_error = e;
-    }
-    if (!stream_error.empty()) {
-      a.outcome = Attempt::Outcome::retry;
-      a.why = "the server reported an error mid-stream: " + stream_error;
-    } else if (!assembler.finished()) {
-      a.outcome = Attempt::Outcome::retry;
-      a.why = response.error.empty()
-                  ? (bad_chunk ? "a stream chunk was not JSON" : "the stream ended early")
-                  : "the stream broke: " + response.error;
-    } else {
-      a.outcome = Attempt::Outcome::done;
-      a.response = assembler.result(model);
-    }
+  if (response.status < 200 || response.status >= 300) {
+    Attempt a = failed_attempt(response, config.api_key_name);
+    if (a.status == 400 &&
+        error_message(response.body).find("reasoning_content") != std::string::npos)
+      a.outcome = Attempt::Outcome::repair;
     return a;
   }
-  if (response.status == 0) {
-    a.outcome = Attempt::Outcome::retry;
-    a.why = "no response: " + response.error;
-    return a;
+  if (!config.stream && response.error.empty()) {
+    Json j = Json::parse(whole_body, nullptr, false);
+    if (j.is_discarded())
+      bad_chunk = true;
+    else if (auto e = take_chunk(j, assembler, true); !e.empty())
+      stream_error = e;
   }
-  const std::string message = error_message(response.body);
-  const std::string status = "HTTP " + std::to_string(response.status);
-  switch (response.status) {
-    case 400:
-      a.kind = ModelError::Kind::bad_request;
-      a.outcome = message.find("reasoning_content") != std::string::npos ? Attempt::Outcome::repair
-                                                                         : Attempt::Outcome::fail;
-      a.why = status + " bad request: " + response.body;
-      return a;
-    case 401:
-    case 403:
-      a.kind = ModelError::Kind::auth;
-      a.why = status + ": check your API key (" + config.api_key_name + "): " + message;
-      return a;
-    case 402:
-      a.kind = ModelError::Kind::balance;
-      a.why = status + ": insufficient balance on the account: " + message;
-      return a;
-    case 422:
-      a.kind = ModelError::Kind::invalid_parameter;
-      a.why = status + ": the server rejected a parameter: " + message;
-      return a;
-    case 408:
-    case 429:
-    case 500:
-    case 502:
-    case 503:
-    case 504:
-      a.outcome = Attempt::Outcome::retry;
-      a.why = status + ": " + message;
-      return a;
-    default:
-      a.kind = ModelError::Kind::bad_request;
-      a.why = status + ": " + message;
-      return a;
-  }
+  Attempt a = finished_attempt(response, stream_error, bad_chunk, assembler.finished());
+  if (a.outcome == Attempt::Outcome::done) a.response = assembler.result(model);
+  return a;
 }
 
 }  // namespace
 
 ChatResponse OpenAiClient::complete(const ChatRequest& request, const EventSink& sink) {
-  const bool thinking = request.thinking != Thinking::off;
   if (config_.json_output && !mentions_json(request.messages))
     throw ModelError(ModelError::Kind::invalid_parameter, 0,
                      "JSON output needs the word \"json\" somewhere in the prompt (the API refuses "
                      "it otherwise); say in the task that the answer is a JSON object");
-  Json messages = request_messages(request.messages, thinking);
-  auto notice = [&](const std::string& text) {
-    if (sink) sink(text_event(StreamEventKind::notice, text));
-  };
-  // Every failure is reported as an event too, for front ends that only watch events.
-  auto fail = [&](ModelError::Kind kind, int status, const std::string& why) {
-    if (sink) sink(text_event(StreamEventKind::error, why));
-    return ModelError(kind, status, why);
-  };
-  std::mt19937 rng{std::random_device{}()};
-  bool repaired = false;
-  std::vector<std::string> models = {config_.model};
-  if (!config_.fallback_model.empty() && config_.fallback_model != config_.model)
-    models.push_back(config_.fallback_model);
-  std::string last_why;
-  auto cancelled = [&] { return config_.cancel && config_.cancel->load(); };
-  for (size_t m = 0; m < models.size(); ++m) {
-    if (m > 0) notice("switching to the fallback model " + models[m] + " after: " + last_why);
-    for (int attempt = 1; attempt <= config_.max_attempts;) {
-      Attempt a = attempt_once(config_, models[m],
-                               request_body(config_, request, models[m], messages), sink);
-      if (cancelled()) throw fail(ModelError::Kind::unavailable, a.status, "interrupted");
-      switch (a.outcome) {
-        case Attempt::Outcome::done:
-          return std::move(a.response);
-        case Attempt::Outcome::repair:
-          if (repaired) throw fail(a.kind, a.status, a.why);
-          repaired = true;
-          give_every_assistant_reasoning(messages);
-          notice(
-              "the server asked for reasoning_content; resending with it on every assistant "
-              "message");
-          continue;  // a repair does not spend an attempt
-        case Attempt::Outcome::fail:
-          throw fail(a.kind, a.status, a.why);
-        case Attempt::Outcome::retry:
-          break;
-      }
-      last_why = a.why;
-      if (attempt == config_.max_attempts) break;
-      // Exponential backoff with jitter, at least what the server asked for.
-      auto backoff =
-          std::min(config_.backoff_cap, config_.backoff_base * (1L << std::min(attempt - 1, 20)));
-      std::uniform_real_distribution<double> jitter(0.5, 1.0);
-      auto delay = std::chrono::milliseconds{static_cast<long>(backoff.count() * jitter(rng))};
-      if (a.retry_after.count() >= 0)
-        delay = std::max(delay, std::min(a.retry_after, config_.retry_after_cap));
-      notice(a.why + "; retrying in " + std::to_string(delay.count()) + " ms (attempt " +
-             std::to_string(attempt + 1) + " of " + std::to_string(config_.max_attempts) + ")");
-      auto until = std::chrono::steady_clock::now() + delay;
-      while (std::chrono::steady_clock::now() < until) {
-        if (cancelled())
-          throw fail(ModelError::Kind::unavailable, a.status, "interrupted while waiting to retry");
-        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-            until - std::chrono::steady_clock::now(), std::chrono::milliseconds{50}));
-      }
-      ++attempt;
-    }
-  }
-  throw fail(ModelError::Kind::unavailable, 0,
-             "the model server stayed unavailable after " + std::to_string(config_.max_attempts) +
-                 " attempts per model: " + last_why);
+  Json messages = request_messages(request.messages, request.thinking != Thinking::off);
+  return complete_with_retries(
+      config_, sink,
+      [&](const std::string& model) {
+        return attempt_once(config_, model, request_body(config_, request, model, messages), sink);
+      },
+      [&] {
+        give_every_assistant_reasoning(messages);
+        return std::string(
+            "the server asked for reasoning_content; resending with it on every assistant "
+            "message");
+      });
 }
 
 }  // namespace dsv4::agent

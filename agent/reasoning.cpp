@@ -15,6 +15,7 @@ Json request_messages(const std::vector<Message>& messages, bool thinking) {
     Json j = message_to_json(messages[i]);
     if (messages[i].role == Role::assistant) {
       j.erase("reasoning_content");
+      j.erase("reasoning_signature");  // Anthropic's; no OpenAI-compatible server knows it
       if (thinking && i > last_user) {
         const Message& m = messages[i];
         if (m.reasoning_content)

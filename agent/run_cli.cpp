@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "agent/client_factory.hpp"
 #include "agent/loop.hpp"
 #include "agent/openai_client.hpp"
 #include "agent/pricing.hpp"
@@ -33,9 +34,10 @@ constexpr const char* kUsage =
     "usage: dsv4 run TASK [OPTIONS]\n"
     "Runs the agent on TASK in the workspace (default: the current folder) until it answers.\n"
     "\n"
-    "  --base-url URL        OpenAI-compatible server (default with DEEPSEEK_API_KEY set:\n"
-    "                        https://api.deepseek.com)\n"
-    "  --provider P          deepseek | vllm | sglang | generic (default deepseek)\n"
+    "  --base-url URL        model server (default with DEEPSEEK_API_KEY set:\n"
+    "                        https://api.deepseek.com, or its /anthropic for anthropic)\n"
+    "  --provider P          deepseek | vllm | sglang | generic (OpenAI-compatible API) |\n"
+    "                        anthropic (Anthropic Messages API) (default deepseek)\n"
     "  --model-name M        model (default deepseek-v4-flash)\n"
     "  --fallback-model M    model to switch to when M stays unavailable\n"
     "  --api-key-env NAME    environment variable holding the API key (default DEEPSEEK_API_KEY)\n"
@@ -214,12 +216,7 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
                 << "                                       an OpenAI-compatible server (vLLM, SGLang)\n";
       return 2;
     }
-    base_url = "https://api.deepseek.com";
-  }
-  try {
-    config.provider = parse_provider(provider_name);
-  } catch (const std::invalid_argument& e) {
-    return usage_error(e.what());
+    base_url = default_base_url(provider_name);
   }
   config.base_url = base_url;
   config.api_key = key ? key : "";
@@ -230,6 +227,12 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
   if (std::string note = apply_model_alias(model, options.thinking); !note.empty())
     std::cerr << note << "\n";
   config.model = model;
+  std::unique_ptr<ModelClient> client;
+  try {
+    client = make_remote_client(provider_name, config);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
   options.prices = default_prices(model);
   options.interrupt = &g_interrupted;
 
@@ -300,13 +303,12 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
     }
   };
   std::optional<std::string> before = snapshot();
-  OpenAiClient client(config);
   if (interactive && task.empty() && history.size() <= 1) {
     std::optional<std::string> first = terminal.prompt();
     if (!first) return 0;
     start(user_message(*first));
   }
-  AgentLoop loop(client, workspace, options, &session, print_event);
+  AgentLoop loop(*client, workspace, options, &session, print_event);
   LoopResult result = loop.run(history);
   // Interactive: each prompt is one run of the loop; Ctrl-C ends the run, not the session.
   while (interactive) {

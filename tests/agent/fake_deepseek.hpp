@@ -4,36 +4,18 @@
 // before any script step, enforces the real API's rules, answering 400 exactly where
 // DeepSeek would. It records every request so that tests can assert what the client sent.
 #include <atomic>
-#include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <thread>
-#include <utility>
 #include <vector>
+
+#include "tests/agent/loopback_server.hpp"
 
 namespace dsv4::test {
 
 // DeepSeek's error text when a thinking-mode tool turn lacks its reasoning_content.
 inline constexpr const char* kReasoningContentError =
     "The `reasoning_content` in the thinking mode must be passed back to the API.";
-
-struct ScriptedReply {
-  int status = 200;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;              // the whole body (JSON answers and errors)
-  std::vector<std::string> sse;  // when non-empty: the data of each server-sent event
-  bool cut = false;              // close the connection after half of the events
-};
-
-struct RecordedRequest {
-  std::string method, path;
-  std::map<std::string, std::string> headers;  // lower-case names
-  std::string body;
-  nlohmann::json json;  // the body parsed; null when it was not JSON
-  int status = 0;       // what the server answered
-};
 
 struct ToolCallSpec {
   std::string id, name, arguments;
@@ -59,32 +41,26 @@ ScriptedReply error_reply(int status, const std::string& message, const std::str
 class FakeDeepSeek {
  public:
   explicit FakeDeepSeek(std::vector<ScriptedReply> script, std::string api_key = "sk-test");
-  ~FakeDeepSeek();
   FakeDeepSeek(const FakeDeepSeek&) = delete;
   FakeDeepSeek& operator=(const FakeDeepSeek&) = delete;
 
-  std::string base_url() const;
-  std::vector<RecordedRequest> requests() const;
+  std::string base_url() const { return server_.base_url(); }
+  std::vector<RecordedRequest> requests() const { return server_.requests(); }
   // Also demand reasoning_content on assistant tool-call turns before the last user
   // message (what some DeepSeek deployments were reported to do).
   void require_reasoning_everywhere(bool on) { everywhere_ = on; }
 
  private:
-  void serve();
-  void handle(int fd);
+  ScriptedReply reply(const RecordedRequest& request);
   // The 400/401 the real API would answer, or nothing.
   std::optional<ScriptedReply> check_rules(const RecordedRequest& request) const;
 
-  int listen_fd_ = -1;
-  int port_ = 0;
   std::string api_key_;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> everywhere_{false};
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::vector<ScriptedReply> script_;
   size_t next_ = 0;
-  std::vector<RecordedRequest> requests_;
-  std::thread thread_;
+  LoopbackServer server_;  // last: its thread starts once the members above exist
 };
 
 }  // namespace dsv4::test

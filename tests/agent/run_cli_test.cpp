@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "agent/session.hpp"
+#include "tests/agent/fake_anthropic.hpp"
 #include "tests/agent/fake_deepseek.hpp"
 #include "tests/support/run.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -145,6 +146,49 @@ TEST_CASE("a run stopped by its step budget resumes with reasoning replayed byte
   CHECK(first[4]["tool_calls"][0]["function"]["arguments"] == turns[1].calls[0].arguments);
 }
 
+TEST_CASE("dsv4 run --provider anthropic reads a file through the Anthropic API and answers",
+          "[agent][e2e][anthropic]") {
+  ::setenv("DEEPSEEK_API_KEY", "sk-test", 1);
+  dsv4::test::TempDir repo, state;
+  make_repo(repo);
+  dsv4::test::AnthropicTurn read, done;
+  read.thinking = "Read calc.sh first — it may subtract.\n";
+  read.calls = {{"toolu_read", "read_file", R"({"path": "calc.sh"})"}};
+  done.thinking = "It subtracts; say so.";
+  done.text = "calc.sh subtracts its arguments.";
+  dsv4::test::FakeAnthropic server(
+      {dsv4::test::anthropic_sse(read), dsv4::test::anthropic_sse(done)}, "sk-test");
+  const auto session = state / "s.jsonl";
+  auto r = dsv4::test::run_dsv4({"run", "What does calc.sh do?", "--json", "--provider",
+                                 "anthropic", "--base-url", server.base_url(), "--root",
+                                 repo.path(), "--session", session, "--retry-base-ms", "1"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  Json out = Json::parse(r.out);
+  CHECK(out["status"] == "done");
+  CHECK(out["answer"] == done.text);
+  CHECK(out["steps"] == 2);
+  CHECK(out["tool_calls"] == 1);
+  CHECK(out["usage"] ==
+        Json{{"input", 200}, {"cache_hit", 120}, {"cache_miss", 80}, {"output", 40}});
+
+  auto requests = server.requests();
+  REQUIRE(requests.size() == 2);
+  for (const auto& rq : requests) CHECK(rq.status == 200);  // the server's rules all held
+  const Json& body = requests[1].json;
+  CHECK(body["system"].get<std::string>().size() > 100);  // the system prompt, top level
+  const Json& messages = body["messages"];
+  REQUIRE(messages.size() == 3);
+  CHECK(messages[1]["content"][0]["signature"] == dsv4::test::signature_for(read.thinking));
+  CHECK(messages[2]["content"][0]["tool_use_id"] == "toolu_read");
+  CHECK_THAT(messages[2]["content"][0]["content"].get<std::string>(),
+             Catch::Contains("adds two numbers"));
+  // The session keeps the signature, so that --resume can send it back.
+  auto loaded = dsv4::agent::load_session(session);
+  REQUIRE(loaded.messages.size() == 5);
+  CHECK(loaded.messages[2].reasoning_signature == dsv4::test::signature_for(read.thinking));
+}
+
 TEST_CASE("dsv4 run reports model errors with exit 1 and bad flags with exit 2", "[agent][e2e]") {
   ::setenv("DEEPSEEK_API_KEY", "sk-test", 1);
   dsv4::test::TempDir repo, state;
@@ -170,6 +214,10 @@ TEST_CASE("dsv4 run reports model errors with exit 1 and bad flags with exit 2",
         dsv4::test::run_dsv4({"run", "x", "--approve", "yolo", "--base-url", "http://127.0.0.1:1"});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("full-auto"));
+    auto provider = dsv4::test::run_dsv4(
+        {"run", "x", "--provider", "claude", "--base-url", "http://127.0.0.1:1"});
+    CHECK(provider.exit_code == 2);
+    CHECK_THAT(provider.err, Catch::Contains("anthropic") && Catch::Contains("'claude'"));
     std::string unset = dsv4::test::sh(
         "env -u DEEPSEEK_API_KEY '" DSV4_BINARY "' run x 2>&1; echo \"exit=$?\"", repo.path());
     CHECK_THAT(unset, Catch::Contains("no model configured") &&
