@@ -8,6 +8,7 @@
 #include "agent/anthropic_messages.hpp"
 #include "agent/http.hpp"
 #include "agent/reasoning.hpp"
+#include "tests/agent/client_test_support.hpp"
 #include "tests/agent/fake_anthropic.hpp"
 
 using namespace dsv4::agent;
@@ -20,13 +21,9 @@ using Json = nlohmann::json;
 namespace {
 
 RemoteConfig config_for(const FakeAnthropic& server) {
-  RemoteConfig c;
-  c.base_url = server.base_url() + "/";  // a trailing slash must not double
-  c.api_key = "sk-ant-test";
+  // A trailing slash on the base URL must not double.
+  RemoteConfig c = dsv4::test::fast_retry_config(server.base_url() + "/", "sk-ant-test");
   c.api_key_name = "ANTHROPIC_KEY_VAR";
-  c.backoff_base = std::chrono::milliseconds{1};
-  c.backoff_cap = std::chrono::milliseconds{5};
-  c.max_attempts = 3;
   return c;
 }
 
@@ -59,13 +56,9 @@ AnthropicTurn call_turn(size_t input_piece = 9) {
   return t;
 }
 
-std::vector<std::string> notices;
-EventSink collect_notices() {
-  notices.clear();
-  return [](const StreamEvent& e) {
-    if (e.kind == StreamEventKind::notice) notices.push_back(e.text);
-  };
-}
+dsv4::test::Notices notice_log;
+std::vector<std::string>& notices = notice_log.texts;
+EventSink collect_notices() { return notice_log.sink(); }
 
 }  // namespace
 

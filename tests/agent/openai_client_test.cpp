@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/http.hpp"
+#include "tests/agent/client_test_support.hpp"
 #include "tests/agent/fake_deepseek.hpp"
 
 using namespace dsv4::agent;
@@ -17,11 +18,7 @@ namespace {
 
 OpenAiConfig config_for(const FakeDeepSeek& server) {
   OpenAiConfig c;
-  c.base_url = server.base_url();
-  c.api_key = "sk-test";
-  c.backoff_base = std::chrono::milliseconds{1};
-  c.backoff_cap = std::chrono::milliseconds{5};
-  c.max_attempts = 3;
+  static_cast<RemoteConfig&>(c) = dsv4::test::fast_retry_config(server.base_url(), "sk-test");
   return c;
 }
 
@@ -47,13 +44,9 @@ TurnSpec call_turn() {
   return t;
 }
 
-std::vector<std::string> notices;
-EventSink collect_notices() {
-  notices.clear();
-  return [](const StreamEvent& e) {
-    if (e.kind == StreamEventKind::notice) notices.push_back(e.text);
-  };
-}
+dsv4::test::Notices notice_log;
+std::vector<std::string>& notices = notice_log.texts;
+EventSink collect_notices() { return notice_log.sink(); }
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 #include "agent/loop.hpp"
 #include "agent/openai_client.hpp"
 #include "agent/tool_repair.hpp"
+#include "tests/agent/client_test_support.hpp"
 #include "tests/agent/fake_deepseek.hpp"
 #include "tools/registry.hpp"
 #include "tools/schema.hpp"
@@ -22,9 +23,7 @@ namespace {
 
 OpenAiConfig config_for(const FakeDeepSeek& server) {
   OpenAiConfig c;
-  c.base_url = server.base_url();
-  c.api_key = "sk-test";
-  c.max_attempts = 1;
+  static_cast<RemoteConfig&>(c) = dsv4::test::fast_retry_config(server.base_url(), "sk-test", 1);
   return c;
 }
 
