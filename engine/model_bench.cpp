@@ -21,6 +21,7 @@
 #include "engine/forward_kernels.hpp"
 #include "engine/forward_matmul.hpp"
 #include "engine/model_cli.hpp"
+#include "engine/model_synth.hpp"
 #include "engine/sampling.hpp"
 
 namespace dsv4::engine {
@@ -97,12 +98,16 @@ double rss_mib() {
 }
 
 // Weight bytes and multiply-adds one token touches: everything but the routed experts, plus
-// experts_per_token of those (the mean expert size).
+// experts_per_token of those (the mean expert size), plus the float32 hyper-connection mixes.
 struct Active {
   double bytes = 0, params = 0;
   void add(const Linear& l, double share = 1) {
     bytes += share * l.stored_bytes();
     params += share * l.out * static_cast<double>(l.in);
+  }
+  void add_floats(size_t n) {  // the hyper-connection mixes: float32 matrices, one product each
+    bytes += 4.0 * n;
+    params += static_cast<double>(n);
   }
 };
 
@@ -118,13 +123,47 @@ Active active_per_token(const ModelWeights& m) {
       a.add(at.indexer->compressor.wkv), a.add(at.indexer->compressor.wgate);
     }
     a.add(b.moe.gate);
+    for (const HyperConnection* hc : {&b.hc_attn, &b.hc_ffn}) a.add_floats(hc->fn.size());
     for (const Linear* l : {&b.moe.shared.w1, &b.moe.shared.w2, &b.moe.shared.w3}) a.add(*l);
     const double share = static_cast<double>(c.experts_per_token) / c.n_routed_experts;
     for (const Expert& e : b.moe.experts)
       for (const Linear* l : {&e.w1, &e.w2, &e.w3}) a.add(*l, share);
   }
   a.add(m.head);
+  a.add_floats(m.hc_head.fn.size());
   return a;
+}
+
+// The default model: DeepSeek-V4-Flash's layer shapes (hidden 4096, 64 heads of 512, FP8
+// linears, FP4 experts, 6 routed + 1 shared per token) with 4 layers, a 32k vocabulary and 16
+// experts, so that it fits in memory here. With 128 prompt tokens each expert then sees 48 of
+// them, as it would with a 2048-token prompt on the real 256 experts.
+const char* kDefaultConfig = R"({
+  "model_type": "deepseek_v4", "vocab_size": 32768, "hidden_size": 4096, "moe_intermediate_size": 2048,
+  "num_hidden_layers": 4, "num_attention_heads": 64, "num_key_value_heads": 1, "head_dim": 512,
+  "qk_rope_head_dim": 64, "q_lora_rank": 1024, "o_lora_rank": 1024, "o_groups": 8,
+  "num_experts_per_tok": 6, "n_routed_experts": 16, "n_shared_experts": 1, "scoring_func": "sqrtsoftplus",
+  "norm_topk_prob": true, "routed_scaling_factor": 1.5, "topk_method": "noaux_tc", "swiglu_limit": 10.0,
+  "sliding_window": 128, "num_hash_layers": 2, "index_n_heads": 64, "index_head_dim": 128, "index_topk": 512,
+  "hc_mult": 4, "hc_sinkhorn_iters": 20, "hc_eps": 1e-06, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+  "compress_rope_theta": 160000.0, "bos_token_id": 0, "eos_token_id": 1,
+  "rope_scaling": {"type": "yarn", "factor": 16, "original_max_position_embeddings": 65536, "beta_fast": 32, "beta_slow": 1},
+  "max_position_embeddings": 1048576, "num_nextn_predict_layers": 0, "compress_ratios": [0, 4, 128, 4]
+})";
+
+// Synthesizes the default model once into the temp folder (about 3 GB) and reuses it after.
+std::filesystem::path default_model() {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "dsv4-bench-engine-model-v1";
+  if (std::filesystem::exists(dir / "model.safetensors")) return dir;
+  const std::filesystem::path tmp = dir.string() + ".partial";
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  std::ofstream(tmp / "bench_config.json") << kDefaultConfig;
+  std::cout << "synthesizing the default model in " << dir << " (once)..." << std::endl;
+  synth_model(tmp / "bench_config.json", tmp, 1, SynthDtype::FP4Experts);
+  std::filesystem::remove_all(dir);
+  std::filesystem::rename(tmp, dir);
+  return dir;
 }
 
 KernelLevel parse_kernel_level(const std::string& name) {
@@ -148,11 +187,11 @@ void kernel_table(const ModelWeights& m) {
       for (int i = 0; i < 3; ++i) {
         const Linear& w = *mats[i].second;
         const int rows = std::min(w.out, 4096);
-        float sink = 0;
+        std::vector<float> y(rows);
         const auto t = Clock::now();
-        for (int r = 0; r < rows; ++r) sink += row_dot(w, r, x.data());
+        rows_dot(w, 0, rows, x.data(), y.data());
         const double gbs = static_cast<double>(w.stored_bytes()) * rows / w.out / seconds_since(t) / 1e9;
-        if (sink == 12345.0f) std::cout << "";
+        if (y[0] == 12345.0f) std::cout << "";
         best[{level, i}] = std::max(best[{level, i}], gbs);
       }
     }
@@ -178,11 +217,13 @@ int bench_engine_command(const std::vector<std::string>& args) {
     else if (args[i] == "--kernels") set_kernel_level(parse_kernel_level(args[i + 1]));
     else throw std::invalid_argument("unexpected argument '" + args[i] + "'");
   }
-  if (model_dir.empty() || args.size() % 2) {
-    std::cerr << "usage: dsv4 bench engine --model DIR [--decode N] [--prefill N] [--threads N] [--kernels scalar|avx2|avx512]\n"
-                 "Use a synth model (dsv4 model synth) of a realistic shape.\n";
+  if (args.size() % 2) {
+    std::cerr << "usage: dsv4 bench engine [--model DIR] [--decode N] [--prefill N] [--threads N] [--kernels scalar|avx2|avx512]\n"
+                 "Without --model: a synthesized DeepSeek-V4-Flash-shaped model (4 layers, 16 experts, FP4 experts),\n"
+                 "made once in the temp folder. Otherwise any checkpoint, e.g. one from dsv4 model synth.\n";
     return 2;
   }
+  if (model_dir.empty()) model_dir = default_model().string();
   const double bw = stream_copy_gbs();
   const double peak = fma_peak_gflops();
   std::cout << "threads " << thread_count() << ", kernels " << kernel_level_name(kernel_level()) << "\n";
