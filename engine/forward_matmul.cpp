@@ -35,19 +35,22 @@ class Pool {
   }
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // The caller works too and waits only for workers that joined while chunks were left: on a
+  // busy machine a worker may wake long after the caller finished everything alone.
   void run(size_t n, const std::function<void(size_t, size_t)>& fn) {
     std::unique_lock<std::mutex> lock(mu_);
     fn_ = &fn;
     n_ = n;
     chunk_ = std::max<size_t>(1, n / (static_cast<size_t>(size()) * 4));
     next_ = 0;
-    busy_ = static_cast<int>(workers_.size());
+    open_ = true;
     ++generation_;
     lock.unlock();
     wake_.notify_all();
     drain();
     lock.lock();
-    done_.wait(lock, [this] { return busy_ == 0; });
+    open_ = false;
+    done_.wait(lock, [this] { return active_ == 0; });
     fn_ = nullptr;
   }
 
@@ -66,10 +69,12 @@ class Pool {
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
+      if (!open_) continue;  // that call is over already
+      ++active_;
       lock.unlock();
       drain();
       lock.lock();
-      if (--busy_ == 0) done_.notify_one();
+      if (--active_ == 0) done_.notify_one();
     }
   }
 
@@ -81,7 +86,8 @@ class Pool {
   const std::function<void(size_t, size_t)>* fn_ = nullptr;
   size_t n_ = 0, chunk_ = 1;
   std::atomic<size_t> next_{0};
-  int busy_ = 0;
+  bool open_ = false;
+  int active_ = 0;
 };
 
 std::mutex g_pool_mu;
