@@ -6,6 +6,8 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -30,6 +32,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// CPU seconds of all this process's threads: against wall time it shows how many CPUs the run
+// actually got (other load on the machine takes the rest, and the ratios below suffer).
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
 
 // Best of three parallel passes over 256 MiB: a copy (bytes read plus bytes written) and a
 // read-only sum (what decoding does). The larger is the bound decoding is held to.
@@ -254,24 +264,26 @@ int bench_engine_command(const std::vector<std::string>& args) {
   peak = std::max(peak, fma_peak_gflops());
   DecodeState st = empty_state(c);
   auto t = Clock::now();
+  double cpu = cpu_seconds();
   ForwardOutput out = forward(*model, st, ids);
-  const double prefill_s = seconds_since(t);
+  const double prefill_s = seconds_since(t), prefill_cpus = (cpu_seconds() - cpu) / prefill_s;
   // Routed experts compute only their tokens, so prefill FLOPs follow the active parameters.
   const double prefill_gflops = 2.0 * act.params * prefill_tokens / prefill_s / 1e9;
   std::cout << "prefill " << prefill_tokens << " tokens: " << prefill_tokens / prefill_s << " tok/s, " << prefill_gflops
-            << " GFLOP/s = " << (peak > 0 ? 100 * prefill_gflops / peak : 0) << "% of the FMA peak (" << peak << ")\n";
+            << " GFLOP/s = " << (peak > 0 ? 100 * prefill_gflops / peak : 0) << "% of the FMA peak (" << peak << "); CPUs used " << prefill_cpus << " of " << thread_count() << "\n";
 
   const size_t kv_before = state_bytes(st);
   int32_t next = argmax(out.logits.data() + out.logits.size() - c.vocab_size, c.vocab_size);
   bw = std::max(bw, stream_gbs());
   t = Clock::now();
+  cpu = cpu_seconds();
   for (int i = 0; i < decode_tokens; ++i) next = argmax(forward(*model, st, {next}).logits.data(), c.vocab_size);
-  const double decode_s = seconds_since(t);
+  const double decode_s = seconds_since(t), decode_cpus = (cpu_seconds() - cpu) / decode_s;
   const double kv_read = static_cast<double>(state_bytes(st));  // upper bound: the whole state each token
   const double per_token = act.bytes + kv_read;
   const double gbs = per_token * decode_tokens / decode_s / 1e9;
   std::cout << "decode " << decode_tokens << " tokens: " << decode_tokens / decode_s << " tok/s, " << per_token / 1e6
-            << " MB read per token -> " << gbs << " GB/s = " << 100 * gbs / bw << "% of the memory bandwidth (" << bw << ")\n";
+            << " MB read per token -> " << gbs << " GB/s = " << 100 * gbs / bw << "% of the memory bandwidth (" << bw << "); CPUs used " << decode_cpus << " of " << thread_count() << "\n";
   std::cout << "decode state: " << kv_before / 1e6 << " MB after prefill, " << state_bytes(st) / 1e6 << " MB after decode\n";
   // Per token per layer: CSA keeps d + c floats every 4 tokens, HCA d floats every 128; the
   // window is a fixed W x d ring. Measured: growth of the emitted entries over the whole run.
