@@ -41,22 +41,38 @@ double cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
 
+// A measured rate and the CPUs the process had meanwhile: rate / cpus is what each CPU-second
+// gave, comparable across measurements that other load slowed by different amounts.
+struct Rate {
+  double value = 0, cpus = 0;
+  double per_cpu() const { return cpus > 0 ? value / cpus : 0; }
+};
+
+// Times fn; keeps the faster of it and `best`.
+template <class Fn>
+void time_rate(Rate& best, double amount, Fn&& fn) {
+  const auto t = Clock::now();
+  const double cpu = cpu_seconds();
+  fn();
+  const double wall = seconds_since(t);
+  if (amount / wall > best.value) best = {amount / wall, (cpu_seconds() - cpu) / wall};
+}
+
 // Best of three parallel passes over 256 MiB: a copy (bytes read plus bytes written) and a
 // read-only sum (what decoding does). The larger is the bound decoding is held to.
-double stream_gbs() {
+Rate stream_gbs() {
   const size_t n = size_t{64} << 20, block = 4096;
-  std::vector<float> a(n, 1.0f), b(n, 0.0f);
-  double best = 0;
+  std::vector<float> a(n, 1.0f), b(n, 0.0f), part(n / block);
+  Rate best;
   for (int rep = 0; rep < 3; ++rep) {
-    auto t = Clock::now();
-    parallel_for(n / block, [&](size_t s, size_t e) { std::memcpy(b.data() + s * block, a.data() + s * block, (e - s) * block * 4); });
-    best = std::max(best, 2.0 * n * 4 / seconds_since(t) / 1e9);
-    std::vector<float> part(n / block);
-    t = Clock::now();
-    parallel_for(n / block, [&](size_t s, size_t e) {
-      for (size_t i = s; i < e; ++i) part[i] = dot(b.data() + i * block, b.data() + i * block, static_cast<int>(block));
+    time_rate(best, 2.0 * n * 4 / 1e9, [&] {
+      parallel_for(n / block, [&](size_t s, size_t e) { std::memcpy(b.data() + s * block, a.data() + s * block, (e - s) * block * 4); });
     });
-    best = std::max(best, 1.0 * n * 4 / seconds_since(t) / 1e9);
+    time_rate(best, 1.0 * n * 4 / 1e9, [&] {
+      parallel_for(n / block, [&](size_t s, size_t e) {
+        for (size_t i = s; i < e; ++i) part[i] = dot(b.data() + i * block, b.data() + i * block, static_cast<int>(block));
+      });
+    });
     if (part[n / block / 2] != static_cast<float>(block)) throw std::runtime_error("bench: read check failed");
   }
   return best;
@@ -88,21 +104,20 @@ __attribute__((target("avx512f"))) double fma_loop_512(long iters) {
 }
 
 // At the kernel level in use: 8 lanes for AVX2, 16 for AVX-512.
-double fma_peak_gflops() {
-  if (kernel_level() < KernelLevel::avx2) return 0;
+Rate fma_peak_gflops() {
+  if (kernel_level() < KernelLevel::avx2) return {};
   const bool wide = kernel_level() == KernelLevel::avx512;
   const long iters = 20'000'000;
   const int threads = thread_count();
-  double best = 0;
-  for (int rep = 0; rep < 2; ++rep) {
-    const auto t = Clock::now();
-    std::vector<double> sink(threads);
-    std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i) pool.emplace_back([&, i] { sink[i] = wide ? fma_loop_512(iters) : fma_loop(iters); });
-    for (auto& th : pool) th.join();
-    if (sink[0] < 0) std::cout << "";  // keeps the loops observable
-    best = std::max(best, 2.0 * (wide ? 16 : 8) * 10 * iters * threads / seconds_since(t) / 1e9);
-  }
+  Rate best;
+  for (int rep = 0; rep < 2; ++rep)
+    time_rate(best, 2.0 * (wide ? 16 : 8) * 10 * iters * threads / 1e9, [&] {
+      std::vector<double> sink(threads);
+      std::vector<std::thread> pool;
+      for (int i = 0; i < threads; ++i) pool.emplace_back([&, i] { sink[i] = wide ? fma_loop_512(iters) : fma_loop(iters); });
+      for (auto& th : pool) th.join();
+      if (sink[0] < 0) std::cout << "";  // keeps the loops observable
+    });
   return best;
 }
 
@@ -242,10 +257,11 @@ int bench_engine_command(const std::vector<std::string>& args) {
   }
   if (model_dir.empty()) model_dir = default_model().string();
   // Measured again right before each phase; the larger value counts (other load only lowers them).
-  double bw = stream_gbs();
-  double peak = fma_peak_gflops();
+  Rate bw = stream_gbs();
+  Rate peak = fma_peak_gflops();
   std::cout << "threads " << thread_count() << ", kernels " << kernel_level_name(kernel_level()) << "\n";
-  std::cout << "memory bandwidth (copy or read, the larger): " << bw << " GB/s\nFMA peak (" << kernel_level_name(kernel_level()) << "): " << peak << " GFLOP/s\n";
+  std::cout << "memory bandwidth (copy or read, the larger): " << bw.value << " GB/s (CPUs used " << bw.cpus << ")\nFMA peak ("
+            << kernel_level_name(kernel_level()) << "): " << peak.value << " GFLOP/s (CPUs used " << peak.cpus << ")\n";
 
   const auto model = load_model(model_dir);
   const ModelConfig& c = model->config;
@@ -261,7 +277,7 @@ int bench_engine_command(const std::vector<std::string>& args) {
     DecodeState warm = empty_state(c);
     forward(*model, warm, std::vector<int32_t>(ids.begin(), ids.begin() + std::min(prefill_tokens, 16)));
   }
-  peak = std::max(peak, fma_peak_gflops());
+  if (const Rate p = fma_peak_gflops(); p.value > peak.value) peak = p;
   DecodeState st = empty_state(c);
   auto t = Clock::now();
   double cpu = cpu_seconds();
@@ -270,11 +286,13 @@ int bench_engine_command(const std::vector<std::string>& args) {
   // Routed experts compute only their tokens, so prefill FLOPs follow the active parameters.
   const double prefill_gflops = 2.0 * act.params * prefill_tokens / prefill_s / 1e9;
   std::cout << "prefill " << prefill_tokens << " tokens: " << prefill_tokens / prefill_s << " tok/s, " << prefill_gflops
-            << " GFLOP/s = " << (peak > 0 ? 100 * prefill_gflops / peak : 0) << "% of the FMA peak (" << peak << "); CPUs used " << prefill_cpus << " of " << thread_count() << "\n";
+            << " GFLOP/s = " << (peak.value > 0 ? 100 * prefill_gflops / peak.value : 0) << "% of the FMA peak (" << peak.value
+            << "); CPUs used " << prefill_cpus << " of " << thread_count() << ", per CPU-second "
+            << (peak.per_cpu() > 0 ? 100 * prefill_gflops / prefill_cpus / peak.per_cpu() : 0) << "% of the peak's\n";
 
   const size_t kv_before = state_bytes(st);
   int32_t next = argmax(out.logits.data() + out.logits.size() - c.vocab_size, c.vocab_size);
-  bw = std::max(bw, stream_gbs());
+  if (const Rate b = stream_gbs(); b.value > bw.value) bw = b;
   t = Clock::now();
   cpu = cpu_seconds();
   for (int i = 0; i < decode_tokens; ++i) next = argmax(forward(*model, st, {next}).logits.data(), c.vocab_size);
@@ -283,7 +301,8 @@ int bench_engine_command(const std::vector<std::string>& args) {
   const double per_token = act.bytes + kv_read;
   const double gbs = per_token * decode_tokens / decode_s / 1e9;
   std::cout << "decode " << decode_tokens << " tokens: " << decode_tokens / decode_s << " tok/s, " << per_token / 1e6
-            << " MB read per token -> " << gbs << " GB/s = " << 100 * gbs / bw << "% of the memory bandwidth (" << bw << "); CPUs used " << decode_cpus << " of " << thread_count() << "\n";
+            << " MB read per token -> " << gbs << " GB/s = " << 100 * gbs / bw.value << "% of the memory bandwidth (" << bw.value << "); CPUs used " << decode_cpus << " of "
+            << thread_count() << ", per CPU-second " << 100 * gbs / decode_cpus / bw.per_cpu() << "% of the bandwidth's\n";
   std::cout << "decode state: " << kv_before / 1e6 << " MB after prefill, " << state_bytes(st) / 1e6 << " MB after decode\n";
   // Per token per layer: CSA keeps d + c floats every 4 tokens, HCA d floats every 128; the
   // window is a fixed W x d ring. Measured: growth of the emitted entries over the whole run.
