@@ -84,6 +84,14 @@ void hc_pre(const Ctx& cx, const HyperConnection& hc, const float* X, int ntok, 
   x.assign(static_cast<size_t>(ntok) * D, 0);
   post.resize(static_cast<size_t>(ntok) * n);
   M.resize(static_cast<size_t>(ntok) * n * n);
+  // fn @ f for every token as one product: split over threads when decoding, and fn (1.5 MB at
+  // Flash's size) is expanded once per block of tokens instead of read again for each token.
+  Linear fn;
+  fn.out = mixes;
+  fn.in = nD;
+  fn.data = reinterpret_cast<const uint8_t*>(hc.fn.data());
+  Vec raw(static_cast<size_t>(ntok) * mixes);
+  matmul(fn, X, ntok, raw.data());
   parallel_for(ntok, [&](size_t b, size_t e) {
     Vec mix(mixes);
     for (size_t t = b; t < e; ++t) {
@@ -91,7 +99,7 @@ void hc_pre(const Ctx& cx, const HyperConnection& hc, const float* X, int ntok, 
       double ss = 0;
       for (int i = 0; i < nD; ++i) ss += static_cast<double>(f[i]) * f[i];
       const float r = 1.0f / std::sqrt(static_cast<float>(ss / nD) + cx.eps);
-      for (int j = 0; j < mixes; ++j) mix[j] = dot(hc.fn.data() + static_cast<size_t>(j) * nD, f, nD) * r;
+      for (int j = 0; j < mixes; ++j) mix[j] = raw[t * mixes + j] * r;
       float* pt = post.data() + t * n;
       float* Mt = M.data() + t * n * n;
       float pre[16];

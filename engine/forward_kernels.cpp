@@ -8,8 +8,11 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
+
+#include "engine/forward_kernels_avx512.hpp"
 
 namespace dsv4::engine {
 namespace {
@@ -120,25 +123,26 @@ __attribute__((target("avx2,fma"))) float row_dot_f32(const Linear& w, int row, 
   return t;
 }
 
-__attribute__((target("avx2,fma"))) void expand_fp8(const Linear& w, int row, float* dst) {
+__attribute__((target("avx2,fma"))) void expand_fp8(const Linear& w, int row, float* dst, int c0, int c1) {
   const uint8_t* p = w.data + static_cast<size_t>(row) * w.in;
   const uint8_t* s = w.scale + static_cast<size_t>(row / 128) * w.scale_cols;
-  for (int k0 = 0; k0 < w.in; k0 += 128) {
-    const int k1 = std::min(w.in, k0 + 128);
+  for (int k0 = c0; k0 < c1; k0 += 128) {
+    const int k1 = std::min(c1, k0 + 128);
     const float sc = e8m0_to_float(s[k0 / 128]);
-    const __m256 scale = _mm256_set1_ps(sc * 0x1p120f);
+    // times 2^120 is exact, so one rounding remains, as in the reference.
+    const __m256 unbias = _mm256_set1_ps(0x1p120f), scale = _mm256_set1_ps(sc);
     int k = k0;
-    for (; k + 8 <= k1; k += 8) _mm256_storeu_ps(dst + k, _mm256_mul_ps(e4m3x8(p + k), scale));
-    for (; k < k1; ++k) dst[k] = e4m3_to_float(p[k]) * sc;
+    for (; k + 8 <= k1; k += 8) _mm256_storeu_ps(dst + k - c0, _mm256_mul_ps(_mm256_mul_ps(e4m3x8(p + k), unbias), scale));
+    for (; k < k1; ++k) dst[k - c0] = e4m3_to_float(p[k]) * sc;
   }
 }
 
-__attribute__((target("avx2,fma"))) void expand_fp4(const Linear& w, int row, float* dst) {
+__attribute__((target("avx2,fma"))) void expand_fp4(const Linear& w, int row, float* dst, int c0, int c1) {
   const uint8_t* p = w.data + static_cast<size_t>(row) * (w.in / 2);
   const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
   const __m256 table = _mm256_setr_ps(0, 0.5f, 1, 1.5f, 2, 3, 4, 6);
   const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
-  for (int g = 0; g < w.in / 32; ++g) {
+  for (int g = c0 / 32; g < c1 / 32; ++g) {
     const __m256 scale = _mm256_set1_ps(e8m0_to_float(s[g]));
     for (int j = 0; j < 4; ++j) {
       uint32_t u;
@@ -147,86 +151,70 @@ __attribute__((target("avx2,fma"))) void expand_fp4(const Linear& w, int row, fl
       const __m256 mag = _mm256_permutevar8x32_ps(table, codes);
       const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(codes, _mm256_set1_epi32(8)), 28);
       const __m256 v = _mm256_castsi256_ps(_mm256_or_si256(_mm256_castps_si256(mag), sign));
-      _mm256_storeu_ps(dst + g * 32 + j * 8, _mm256_mul_ps(v, scale));
+      _mm256_storeu_ps(dst + g * 32 + j * 8 - c0, _mm256_mul_ps(v, scale));
     }
   }
 }
 
-__attribute__((target("avx2,fma"))) void expand_bf16(const Linear& w, int row, float* dst) {
+__attribute__((target("avx2,fma"))) void expand_bf16(const Linear& w, int row, float* dst, int c0, int c1) {
   const uint8_t* p = w.data + static_cast<size_t>(row) * w.in * 2;
-  int k = 0;
-  for (; k + 8 <= w.in; k += 8) {
+  int k = c0;
+  for (; k + 8 <= c1; k += 8) {
     const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * k));
-    _mm256_storeu_ps(dst + k, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
+    _mm256_storeu_ps(dst + k - c0, _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)));
   }
-  for (; k < w.in; ++k) {
+  for (; k < c1; ++k) {
     uint16_t b;
     std::memcpy(&b, p + 2 * k, 2);
-    dst[k] = bf16_to_float(b);
+    dst[k - c0] = bf16_to_float(b);
   }
 }
 
-#define DSV4_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma")))
-
-DSV4_AVX512 float row_dot_fp8_512(const Linear& w, int row, const float* x) {
-  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in;
-  const uint8_t* s = w.scale + static_cast<size_t>(row / 128) * w.scale_cols;
-  __m512 total = _mm512_setzero_ps();
-  float tail = 0;
-  for (int k0 = 0; k0 < w.in; k0 += 128) {
-    const int k1 = std::min(w.in, k0 + 128);
-    const float sc = e8m0_to_float(s[k0 / 128]);
-    __m512 acc = _mm512_setzero_ps();
-    int k = k0;
-    for (; k + 16 <= k1; k += 16) {
-      const __m512i b = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + k)));
-      const __m512i mag = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x7f)), 20);
-      const __m512i sign = _mm512_slli_epi32(_mm512_and_si512(b, _mm512_set1_epi32(0x80)), 24);
-      acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_or_si512(mag, sign)), _mm512_loadu_ps(x + k), acc);
-    }
-    total = _mm512_fmadd_ps(acc, _mm512_set1_ps(sc * 0x1p120f), total);
-    for (; k < k1; ++k) tail += e4m3_to_float(p[k]) * x[k] * sc;
-  }
-  return _mm512_reduce_add_ps(total) + tail;
-}
-
-DSV4_AVX512 float row_dot_fp4_512(const Linear& w, int row, const float* x) {
-  const uint8_t* p = w.data + static_cast<size_t>(row) * (w.in / 2);
-  const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
-  const __m512 table = _mm512_setr_ps(0, 0.5f, 1, 1.5f, 2, 3, 4, 6, -0.0f, -0.5f, -1, -1.5f, -2, -3, -4, -6);
-  const __m128i mask = _mm_set1_epi8(15);
-  __m512 total = _mm512_setzero_ps();
-  for (int g = 0; g < w.in / 32; ++g) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + g * 16));
-    const __m128i lo = _mm_and_si128(bytes, mask), hi = _mm_and_si128(_mm_srli_epi16(bytes, 4), mask);
-    const __m512 a = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(lo, hi)), table);
-    const __m512 b = _mm512_permutexvar_ps(_mm512_cvtepu8_epi32(_mm_unpackhi_epi8(lo, hi)), table);
-    __m512 acc = _mm512_mul_ps(a, _mm512_loadu_ps(x + g * 32));
-    acc = _mm512_fmadd_ps(b, _mm512_loadu_ps(x + g * 32 + 16), acc);
-    total = _mm512_fmadd_ps(acc, _mm512_set1_ps(e8m0_to_float(s[g])), total);
-  }
-  return _mm512_reduce_add_ps(total);
-}
-
-DSV4_AVX512 float row_dot_bf16_512(const Linear& w, int row, const float* x) {
-  const uint8_t* p = w.data + static_cast<size_t>(row) * w.in * 2;
-  __m512 acc = _mm512_setzero_ps();
+// The 4-row block at 8 lanes: 4 rows x 2 tokens, six loads feed eight FMAs.
+__attribute__((target("avx2,fma"))) void dot_4x2(const float* w, size_t ldw, const float* x0, const float* x1, int kc,
+                                                 float* acc0, float* acc1) {
+  __m256 a[8];
+  for (auto& v : a) v = _mm256_setzero_ps();
   int k = 0;
-  for (; k + 16 <= w.in; k += 16) {
-    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 2 * k));
-    acc = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)), _mm512_loadu_ps(x + k), acc);
+  for (; k + 8 <= kc; k += 8) {
+    const __m256 u = _mm256_loadu_ps(x0 + k), v = _mm256_loadu_ps(x1 + k);
+    for (int i = 0; i < 4; ++i) {
+      const __m256 wi = _mm256_loadu_ps(w + i * ldw + k);
+      a[2 * i] = _mm256_fmadd_ps(wi, u, a[2 * i]);
+      a[2 * i + 1] = _mm256_fmadd_ps(wi, v, a[2 * i + 1]);
+    }
   }
-  float t = _mm512_reduce_add_ps(acc);
-  for (; k < w.in; ++k) {
-    uint16_t b;
-    std::memcpy(&b, p + 2 * k, 2);
-    t += bf16_to_float(b) * x[k];
+  for (int i = 0; i < 4; ++i) {
+    float s0 = hsum(a[2 * i]), s1 = hsum(a[2 * i + 1]);
+    for (int j = k; j < kc; ++j) {
+      s0 += w[i * ldw + j] * x0[j];
+      s1 += w[i * ldw + j] * x1[j];
+    }
+    acc0[i] += s0;
+    acc1[i] += s1;
   }
-  return t;
+}
+
+__attribute__((target("avx2,fma"))) void dot_rows4_avx2(const float* w, size_t ldw, const float* x, size_t ldx, int n, int kc, float* acc) {
+  for (int t = 0; t < n; t += 2) {
+    const int u = std::min(t + 1, n - 1);  // an odd last token pairs with itself
+    float dummy[4] = {0, 0, 0, 0};
+    dot_4x2(w, ldw, x + t * ldx, x + u * ldx, kc, acc + t * 4, u == t ? dummy : acc + u * 4);
+  }
+}
+
+void dot_rows4_scalar(const float* w, size_t ldw, const float* x, size_t ldx, int n, int kc, float* acc) {
+  for (int t = 0; t < n; ++t)
+    for (int i = 0; i < 4; ++i) {
+      float s = 0;
+      for (int k = 0; k < kc; ++k) s += w[i * ldw + k] * x[t * ldx + k];
+      acc[t * 4 + i] += s;
+    }
 }
 
 KernelLevel detect() {
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512vbmi"))
     return KernelLevel::avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return KernelLevel::avx2;
   return KernelLevel::scalar;
@@ -244,20 +232,38 @@ const char* kernel_level_name(KernelLevel level) {
   return level == KernelLevel::avx512 ? "avx512" : level == KernelLevel::avx2 ? "avx2" : "scalar";
 }
 
-void expand_row(const Linear& w, int row, float* dst) {
-  const bool simd = g_level >= KernelLevel::avx2;
-  if (simd && w.format == WeightFormat::FP8Block) return expand_fp8(w, row, dst);
-  if (simd && w.format == WeightFormat::FP4Group) return expand_fp4(w, row, dst);
-  if (simd && w.format == WeightFormat::BF16) return expand_bf16(w, row, dst);
-  w.dequantize_row(row, dst);
+void expand_row(const Linear& w, int row, float* dst, int k0, int k1) {
+  if (w.format == WeightFormat::F32)
+    return static_cast<void>(std::memcpy(dst, w.data + (static_cast<size_t>(row) * w.in + k0) * 4, static_cast<size_t>(k1 - k0) * 4));
+  if (g_level == KernelLevel::avx512) switch (w.format) {
+      case WeightFormat::BF16: return avx512::expand_bf16(w, row, dst, k0, k1);
+      case WeightFormat::FP8Block: return avx512::expand_fp8(w, row, dst, k0, k1);
+      case WeightFormat::FP4Group: return avx512::expand_fp4(w, row, dst, k0, k1);
+      default: break;
+    }
+  if (g_level >= KernelLevel::avx2) switch (w.format) {
+      case WeightFormat::BF16: return expand_bf16(w, row, dst, k0, k1);
+      case WeightFormat::FP8Block: return expand_fp8(w, row, dst, k0, k1);
+      case WeightFormat::FP4Group: return expand_fp4(w, row, dst, k0, k1);
+      default: break;
+    }
+  if (k0 == 0 && k1 == w.in) return w.dequantize_row(row, dst);
+  thread_local std::vector<float> full;
+  full.resize(w.in);
+  w.dequantize_row(row, full.data());
+  std::copy(full.begin() + k0, full.begin() + k1, dst);
 }
 
 float row_dot(const Linear& w, int row, const float* x) {
   if (g_level == KernelLevel::scalar) return row_dot_generic(w, row, x);
   if (g_level == KernelLevel::avx512) switch (w.format) {
-      case WeightFormat::BF16: return row_dot_bf16_512(w, row, x);
-      case WeightFormat::FP8Block: return row_dot_fp8_512(w, row, x);
-      case WeightFormat::FP4Group: return row_dot_fp4_512(w, row, x);
+      case WeightFormat::BF16: return avx512::row_dot_bf16(w, row, x);
+      case WeightFormat::FP8Block: return avx512::row_dot_fp8(w, row, x);
+      case WeightFormat::FP4Group: {
+        float y;
+        avx512::rows_dot_fp4(w, row, row + 1, x, &y);
+        return y;
+      }
       default: break;
     }
   switch (w.format) {
@@ -267,6 +273,17 @@ float row_dot(const Linear& w, int row, const float* x) {
     case WeightFormat::FP4Group: return row_dot_fp4(w, row, x);
   }
   return row_dot_generic(w, row, x);
+}
+
+void rows_dot(const Linear& w, int r0, int r1, const float* x, float* y) {
+  if (g_level == KernelLevel::avx512 && w.format == WeightFormat::FP4Group) return avx512::rows_dot_fp4(w, r0, r1, x, y);
+  for (int r = r0; r < r1; ++r) y[r - r0] = row_dot(w, r, x);
+}
+
+void dot_rows4(const float* w, size_t ldw, const float* x, size_t ldx, int n, int kc, float* acc) {
+  if (g_level == KernelLevel::avx512) return avx512::dot_rows4(w, ldw, x, ldx, n, kc, acc);
+  if (g_level == KernelLevel::avx2) return dot_rows4_avx2(w, ldw, x, ldx, n, kc, acc);
+  dot_rows4_scalar(w, ldw, x, ldx, n, kc, acc);
 }
 
 }  // namespace dsv4::engine

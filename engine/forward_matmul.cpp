@@ -35,19 +35,22 @@ class Pool {
   }
   int size() const { return static_cast<int>(workers_.size()) + 1; }
 
+  // The caller works too and waits only for workers that joined while chunks were left: on a
+  // busy machine a worker may wake long after the caller finished everything alone.
   void run(size_t n, const std::function<void(size_t, size_t)>& fn) {
     std::unique_lock<std::mutex> lock(mu_);
     fn_ = &fn;
     n_ = n;
     chunk_ = std::max<size_t>(1, n / (static_cast<size_t>(size()) * 4));
     next_ = 0;
-    busy_ = static_cast<int>(workers_.size());
+    open_ = true;
     ++generation_;
     lock.unlock();
     wake_.notify_all();
     drain();
     lock.lock();
-    done_.wait(lock, [this] { return busy_ == 0; });
+    open_ = false;
+    done_.wait(lock, [this] { return active_ == 0; });
     fn_ = nullptr;
   }
 
@@ -66,10 +69,12 @@ class Pool {
       wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
       if (stop_) return;
       seen = generation_;
+      if (!open_) continue;  // that call is over already
+      ++active_;
       lock.unlock();
       drain();
       lock.lock();
-      if (--busy_ == 0) done_.notify_one();
+      if (--active_ == 0) done_.notify_one();
     }
   }
 
@@ -81,7 +86,8 @@ class Pool {
   const std::function<void(size_t, size_t)>* fn_ = nullptr;
   size_t n_ = 0, chunk_ = 1;
   std::atomic<size_t> next_{0};
-  int busy_ = 0;
+  bool open_ = false;
+  int active_ = 0;
 };
 
 std::mutex g_pool_mu;
@@ -124,55 +130,6 @@ using DotFn = float (*)(const float*, const float*, int);
 const bool g_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 const DotFn g_dot = g_avx2 ? dot_avx2 : dot_scalar;
 
-// out[i * 2 + j] = w[i] . x[j] for 4 rows and 2 tokens: six loads feed eight FMAs, so the loop
-// is bound by the FMA units rather than by loads.
-__attribute__((target("avx2,fma"))) void dot_4x2(const float* const w[4], const float* x0, const float* x1, int n, float out[8]) {
-  __m256 acc[8];
-  for (auto& a : acc) a = _mm256_setzero_ps();
-  int k = 0;
-  for (; k + 8 <= n; k += 8) {
-    const __m256 a = _mm256_loadu_ps(x0 + k), b = _mm256_loadu_ps(x1 + k);
-    for (int i = 0; i < 4; ++i) {
-      const __m256 wi = _mm256_loadu_ps(w[i] + k);
-      acc[2 * i] = _mm256_fmadd_ps(wi, a, acc[2 * i]);
-      acc[2 * i + 1] = _mm256_fmadd_ps(wi, b, acc[2 * i + 1]);
-    }
-  }
-  for (int i = 0; i < 8; ++i) {
-    __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[i]), _mm256_extractf128_ps(acc[i], 1));
-    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
-    h = _mm_add_ss(h, _mm_movehdup_ps(h));
-    out[i] = _mm_cvtss_f32(h);
-  }
-  for (; k < n; ++k)
-    for (int i = 0; i < 4; ++i) {
-      out[2 * i] += w[i][k] * x0[k];
-      out[2 * i + 1] += w[i][k] * x1[k];
-    }
-}
-
-// The same 4 x 2 block with 16-wide vectors.
-__attribute__((target("avx512f,avx2,fma"))) void dot_4x2_512(const float* const w[4], const float* x0, const float* x1, int n,
-                                                            float out[8]) {
-  __m512 acc[8];
-  for (auto& a : acc) a = _mm512_setzero_ps();
-  int k = 0;
-  for (; k + 16 <= n; k += 16) {
-    const __m512 a = _mm512_loadu_ps(x0 + k), b = _mm512_loadu_ps(x1 + k);
-    for (int i = 0; i < 4; ++i) {
-      const __m512 wi = _mm512_loadu_ps(w[i] + k);
-      acc[2 * i] = _mm512_fmadd_ps(wi, a, acc[2 * i]);
-      acc[2 * i + 1] = _mm512_fmadd_ps(wi, b, acc[2 * i + 1]);
-    }
-  }
-  for (int i = 0; i < 8; ++i) out[i] = _mm512_reduce_add_ps(acc[i]);
-  for (; k < n; ++k)
-    for (int i = 0; i < 4; ++i) {
-      out[2 * i] += w[i][k] * x0[k];
-      out[2 * i + 1] += w[i][k] * x1[k];
-    }
-}
-
 }  // namespace
 
 float dot(const float* a, const float* b, int n) { return g_dot(a, b, n); }
@@ -194,48 +151,40 @@ void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn) {
 void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int row_end) {
   const int rows = row_end - row_begin;
   const size_t in = static_cast<size_t>(w.in);
-  // Tiny matrices are not worth waking the pool for.
-  const size_t work = static_cast<size_t>(rows) * in * std::max(1, n);
-  // One or two tokens (decoding): dequantize inside the dot product, each row is read once anyway.
-  auto fused = [&](size_t b, size_t e) {
-    for (size_t r = b; r < e; ++r)
-      for (int t = 0; t < n; ++t) y[static_cast<size_t>(t) * rows + r] = row_dot(w, static_cast<int>(row_begin + r), x + t * in);
-  };
-  // More tokens: expand rows four at a time, then dot them with every token.
+  // Decoding (one token): each row is read once, dequantized inside the dot product.
+  auto fused = [&](size_t b, size_t e) { rows_dot(w, row_begin + static_cast<int>(b), row_begin + static_cast<int>(e), x, y + b); };
+  // Batches: groups of 4 rows are expanded kColumns at a time into a buffer that stays in L1 and
+  // dotted with up to kTokens tokens, whose columns stay in L2 while the rows go by; every
+  // expanded value then feeds that many FMAs.
+  constexpr int kColumns = 1024, kTokens = 64;
   const size_t groups = (static_cast<size_t>(rows) + 3) / 4;
-  auto body = [&](size_t gb, size_t ge) {
-    thread_local std::vector<float> buf;
-    buf.resize(4 * in);
-    for (size_t g = gb; g < ge; ++g) {
-      const size_t r0 = g * 4, nr = std::min<size_t>(4, rows - r0);
-      const float* wr[4];
-      for (size_t i = 0; i < 4; ++i) {
-        const size_t r = row_begin + r0 + std::min(i, nr - 1);  // a short group repeats its last row
-        if (w.format == WeightFormat::F32 && reinterpret_cast<uintptr_t>(w.data) % 4 == 0) {
-          wr[i] = reinterpret_cast<const float*>(w.data) + r * in;
-        } else {
-          if (i < nr) expand_row(w, static_cast<int>(r), buf.data() + i * in);
-          wr[i] = buf.data() + std::min(i, nr - 1) * in;
+  auto blocked = [&](size_t gb, size_t ge) {
+    thread_local std::vector<float> buf, acc;
+    buf.resize(4 * kColumns);
+    for (int t0 = 0; t0 < n; t0 += kTokens) {
+      const int nt = std::min(kTokens, n - t0);
+      acc.assign((ge - gb) * 4 * nt, 0.0f);
+      for (int k0 = 0; k0 < w.in; k0 += kColumns) {
+        const int k1 = std::min(w.in, k0 + kColumns);
+        for (size_t g = gb; g < ge; ++g) {
+          const int r0 = static_cast<int>(g * 4), nr = std::min(4, rows - r0);
+          for (int i = 0; i < 4; ++i)  // a short group repeats its last row
+            expand_row(w, row_begin + r0 + std::min(i, nr - 1), buf.data() + i * kColumns, k0, k1);
+          dot_rows4(buf.data(), kColumns, x + t0 * in + k0, in, nt, k1 - k0, acc.data() + (g - gb) * 4 * nt);
         }
       }
-      int t = 0;
-      const KernelLevel level = kernel_level();
-      if (level >= KernelLevel::avx2)
-        for (; t + 2 <= n; t += 2) {
-          float out[8];
-          (level == KernelLevel::avx512 ? dot_4x2_512 : dot_4x2)(wr, x + t * in, x + (t + 1) * in, w.in, out);
-          for (size_t i = 0; i < nr; ++i) {
-            y[static_cast<size_t>(t) * rows + r0 + i] = out[2 * i];
-            y[static_cast<size_t>(t + 1) * rows + r0 + i] = out[2 * i + 1];
-          }
-        }
-      for (; t < n; ++t)
-        for (size_t i = 0; i < nr; ++i) y[static_cast<size_t>(t) * rows + r0 + i] = g_dot(wr[i], x + t * in, w.in);
+      for (size_t g = gb; g < ge; ++g) {
+        const int r0 = static_cast<int>(g * 4), nr = std::min(4, rows - r0);
+        for (int t = 0; t < nt; ++t)
+          for (int i = 0; i < nr; ++i) y[static_cast<size_t>(t0 + t) * rows + r0 + i] = acc[(g - gb) * 4 * nt + t * 4 + i];
+      }
     }
   };
-  if (work < 32768) return n <= 2 ? fused(0, rows) : body(0, groups);
-  if (n <= 2) parallel_for(rows, fused);
-  else parallel_for(groups, body);
+  // Tiny matrices are not worth waking the pool for.
+  const bool tiny = static_cast<size_t>(rows) * in * std::max(1, n) < 32768;
+  if (n == 1) return tiny ? fused(0, rows) : parallel_for(rows, fused);
+  if (tiny) return blocked(0, groups);
+  parallel_for(groups, blocked);
 }
 
 }  // namespace dsv4::engine

@@ -6,6 +6,8 @@
 #include <immintrin.h>
 #pragma GCC diagnostic pop
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -21,6 +23,7 @@
 #include "engine/forward_kernels.hpp"
 #include "engine/forward_matmul.hpp"
 #include "engine/model_cli.hpp"
+#include "engine/model_synth.hpp"
 #include "engine/sampling.hpp"
 
 namespace dsv4::engine {
@@ -30,17 +33,48 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-// Best of three parallel copies of 2 x 256 MiB; counts bytes read plus bytes written.
-double stream_copy_gbs() {
-  const size_t n = size_t{64} << 20;
-  std::vector<float> a(n, 1.0f), b(n, 0.0f);
-  double best = 0;
+// CPU seconds of all this process's threads: against wall time it shows how many CPUs the run
+// actually got (other load on the machine takes the rest, and the ratios below suffer).
+double cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+// A measured rate and the CPUs the process had meanwhile: rate / cpus is what each CPU-second
+// gave, comparable across measurements that other load slowed by different amounts.
+struct Rate {
+  double value = 0, cpus = 0;
+  double per_cpu() const { return cpus > 0 ? value / cpus : 0; }
+};
+
+// Times fn; keeps the faster of it and `best`.
+template <class Fn>
+void time_rate(Rate& best, double amount, Fn&& fn) {
+  const auto t = Clock::now();
+  const double cpu = cpu_seconds();
+  fn();
+  const double wall = seconds_since(t);
+  if (amount / wall > best.value) best = {amount / wall, (cpu_seconds() - cpu) / wall};
+}
+
+// Best of three parallel passes over 256 MiB: a copy (bytes read plus bytes written) and a
+// read-only sum (what decoding does). The larger is the bound decoding is held to.
+Rate stream_gbs() {
+  const size_t n = size_t{64} << 20, block = 4096;
+  std::vector<float> a(n, 1.0f), b(n, 0.0f), part(n / block);
+  Rate best;
   for (int rep = 0; rep < 3; ++rep) {
-    const auto t = Clock::now();
-    parallel_for(n / 4096, [&](size_t s, size_t e) { std::memcpy(b.data() + s * 4096, a.data() + s * 4096, (e - s) * 4096 * 4); });
-    best = std::max(best, 2.0 * n * 4 / seconds_since(t) / 1e9);
+    time_rate(best, 2.0 * n * 4 / 1e9, [&] {
+      parallel_for(n / block, [&](size_t s, size_t e) { std::memcpy(b.data() + s * block, a.data() + s * block, (e - s) * block * 4); });
+    });
+    time_rate(best, 1.0 * n * 4 / 1e9, [&] {
+      parallel_for(n / block, [&](size_t s, size_t e) {
+        for (size_t i = s; i < e; ++i) part[i] = dot(b.data() + i * block, b.data() + i * block, static_cast<int>(block));
+      });
+    });
+    if (part[n / block / 2] != static_cast<float>(block)) throw std::runtime_error("bench: read check failed");
   }
-  if (b[n / 2] != 1.0f) throw std::runtime_error("bench: copy check failed");
   return best;
 }
 
@@ -70,21 +104,20 @@ __attribute__((target("avx512f"))) double fma_loop_512(long iters) {
 }
 
 // At the kernel level in use: 8 lanes for AVX2, 16 for AVX-512.
-double fma_peak_gflops() {
-  if (kernel_level() < KernelLevel::avx2) return 0;
+Rate fma_peak_gflops() {
+  if (kernel_level() < KernelLevel::avx2) return {};
   const bool wide = kernel_level() == KernelLevel::avx512;
   const long iters = 20'000'000;
   const int threads = thread_count();
-  double best = 0;
-  for (int rep = 0; rep < 2; ++rep) {
-    const auto t = Clock::now();
-    std::vector<double> sink(threads);
-    std::vector<std::thread> pool;
-    for (int i = 0; i < threads; ++i) pool.emplace_back([&, i] { sink[i] = wide ? fma_loop_512(iters) : fma_loop(iters); });
-    for (auto& th : pool) th.join();
-    if (sink[0] < 0) std::cout << "";  // keeps the loops observable
-    best = std::max(best, 2.0 * (wide ? 16 : 8) * 10 * iters * threads / seconds_since(t) / 1e9);
-  }
+  Rate best;
+  for (int rep = 0; rep < 2; ++rep)
+    time_rate(best, 2.0 * (wide ? 16 : 8) * 10 * iters * threads / 1e9, [&] {
+      std::vector<double> sink(threads);
+      std::vector<std::thread> pool;
+      for (int i = 0; i < threads; ++i) pool.emplace_back([&, i] { sink[i] = wide ? fma_loop_512(iters) : fma_loop(iters); });
+      for (auto& th : pool) th.join();
+      if (sink[0] < 0) std::cout << "";  // keeps the loops observable
+    });
   return best;
 }
 
@@ -97,12 +130,16 @@ double rss_mib() {
 }
 
 // Weight bytes and multiply-adds one token touches: everything but the routed experts, plus
-// experts_per_token of those (the mean expert size).
+// experts_per_token of those (the mean expert size), plus the float32 hyper-connection mixes.
 struct Active {
   double bytes = 0, params = 0;
   void add(const Linear& l, double share = 1) {
     bytes += share * l.stored_bytes();
     params += share * l.out * static_cast<double>(l.in);
+  }
+  void add_floats(size_t n) {  // the hyper-connection mixes: float32 matrices, one product each
+    bytes += 4.0 * n;
+    params += static_cast<double>(n);
   }
 };
 
@@ -118,13 +155,47 @@ Active active_per_token(const ModelWeights& m) {
       a.add(at.indexer->compressor.wkv), a.add(at.indexer->compressor.wgate);
     }
     a.add(b.moe.gate);
+    for (const HyperConnection* hc : {&b.hc_attn, &b.hc_ffn}) a.add_floats(hc->fn.size());
     for (const Linear* l : {&b.moe.shared.w1, &b.moe.shared.w2, &b.moe.shared.w3}) a.add(*l);
     const double share = static_cast<double>(c.experts_per_token) / c.n_routed_experts;
     for (const Expert& e : b.moe.experts)
       for (const Linear* l : {&e.w1, &e.w2, &e.w3}) a.add(*l, share);
   }
   a.add(m.head);
+  a.add_floats(m.hc_head.fn.size());
   return a;
+}
+
+// The default model: DeepSeek-V4-Flash's layer shapes (hidden 4096, 64 heads of 512, FP8
+// linears, FP4 experts, 6 routed + 1 shared per token) with 4 layers, a 32k vocabulary and 16
+// experts, so that it fits in memory here. With 128 prompt tokens each expert then sees 48 of
+// them, as it would with a 2048-token prompt on the real 256 experts.
+const char* kDefaultConfig = R"({
+  "model_type": "deepseek_v4", "vocab_size": 32768, "hidden_size": 4096, "moe_intermediate_size": 2048,
+  "num_hidden_layers": 4, "num_attention_heads": 64, "num_key_value_heads": 1, "head_dim": 512,
+  "qk_rope_head_dim": 64, "q_lora_rank": 1024, "o_lora_rank": 1024, "o_groups": 8,
+  "num_experts_per_tok": 6, "n_routed_experts": 16, "n_shared_experts": 1, "scoring_func": "sqrtsoftplus",
+  "norm_topk_prob": true, "routed_scaling_factor": 1.5, "topk_method": "noaux_tc", "swiglu_limit": 10.0,
+  "sliding_window": 128, "num_hash_layers": 2, "index_n_heads": 64, "index_head_dim": 128, "index_topk": 512,
+  "hc_mult": 4, "hc_sinkhorn_iters": 20, "hc_eps": 1e-06, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+  "compress_rope_theta": 160000.0, "bos_token_id": 0, "eos_token_id": 1,
+  "rope_scaling": {"type": "yarn", "factor": 16, "original_max_position_embeddings": 65536, "beta_fast": 32, "beta_slow": 1},
+  "max_position_embeddings": 1048576, "num_nextn_predict_layers": 0, "compress_ratios": [0, 4, 128, 4]
+})";
+
+// Synthesizes the default model once into the temp folder (about 3 GB) and reuses it after.
+std::filesystem::path default_model() {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / "dsv4-bench-engine-model-v1";
+  if (std::filesystem::exists(dir / "model.safetensors")) return dir;
+  const std::filesystem::path tmp = dir.string() + ".partial";
+  std::filesystem::remove_all(tmp);
+  std::filesystem::create_directories(tmp);
+  std::ofstream(tmp / "bench_config.json") << kDefaultConfig;
+  std::cout << "synthesizing the default model in " << dir << " (once)..." << std::endl;
+  synth_model(tmp / "bench_config.json", tmp, 1, SynthDtype::FP4Experts);
+  std::filesystem::remove_all(dir);
+  std::filesystem::rename(tmp, dir);
+  return dir;
 }
 
 KernelLevel parse_kernel_level(const std::string& name) {
@@ -148,11 +219,11 @@ void kernel_table(const ModelWeights& m) {
       for (int i = 0; i < 3; ++i) {
         const Linear& w = *mats[i].second;
         const int rows = std::min(w.out, 4096);
-        float sink = 0;
+        std::vector<float> y(rows);
         const auto t = Clock::now();
-        for (int r = 0; r < rows; ++r) sink += row_dot(w, r, x.data());
+        rows_dot(w, 0, rows, x.data(), y.data());
         const double gbs = static_cast<double>(w.stored_bytes()) * rows / w.out / seconds_since(t) / 1e9;
-        if (sink == 12345.0f) std::cout << "";
+        if (y[0] == 12345.0f) std::cout << "";
         best[{level, i}] = std::max(best[{level, i}], gbs);
       }
     }
@@ -178,15 +249,19 @@ int bench_engine_command(const std::vector<std::string>& args) {
     else if (args[i] == "--kernels") set_kernel_level(parse_kernel_level(args[i + 1]));
     else throw std::invalid_argument("unexpected argument '" + args[i] + "'");
   }
-  if (model_dir.empty() || args.size() % 2) {
-    std::cerr << "usage: dsv4 bench engine --model DIR [--decode N] [--prefill N] [--threads N] [--kernels scalar|avx2|avx512]\n"
-                 "Use a synth model (dsv4 model synth) of a realistic shape.\n";
+  if (args.size() % 2) {
+    std::cerr << "usage: dsv4 bench engine [--model DIR] [--decode N] [--prefill N] [--threads N] [--kernels scalar|avx2|avx512]\n"
+                 "Without --model: a synthesized DeepSeek-V4-Flash-shaped model (4 layers, 16 experts, FP4 experts),\n"
+                 "made once in the temp folder. Otherwise any checkpoint, e.g. one from dsv4 model synth.\n";
     return 2;
   }
-  const double bw = stream_copy_gbs();
-  const double peak = fma_peak_gflops();
+  if (model_dir.empty()) model_dir = default_model().string();
+  // Measured again right before each phase; the larger value counts (other load only lowers them).
+  Rate bw = stream_gbs();
+  Rate peak = fma_peak_gflops();
   std::cout << "threads " << thread_count() << ", kernels " << kernel_level_name(kernel_level()) << "\n";
-  std::cout << "memory bandwidth (copy): " << bw << " GB/s\nFMA peak (" << kernel_level_name(kernel_level()) << "): " << peak << " GFLOP/s\n";
+  std::cout << "memory bandwidth (copy or read, the larger): " << bw.value << " GB/s (CPUs used " << bw.cpus << ")\nFMA peak ("
+            << kernel_level_name(kernel_level()) << "): " << peak.value << " GFLOP/s (CPUs used " << peak.cpus << ")\n";
 
   const auto model = load_model(model_dir);
   const ModelConfig& c = model->config;
@@ -202,25 +277,32 @@ int bench_engine_command(const std::vector<std::string>& args) {
     DecodeState warm = empty_state(c);
     forward(*model, warm, std::vector<int32_t>(ids.begin(), ids.begin() + std::min(prefill_tokens, 16)));
   }
+  if (const Rate p = fma_peak_gflops(); p.value > peak.value) peak = p;
   DecodeState st = empty_state(c);
   auto t = Clock::now();
+  double cpu = cpu_seconds();
   ForwardOutput out = forward(*model, st, ids);
-  const double prefill_s = seconds_since(t);
+  const double prefill_s = seconds_since(t), prefill_cpus = (cpu_seconds() - cpu) / prefill_s;
   // Routed experts compute only their tokens, so prefill FLOPs follow the active parameters.
   const double prefill_gflops = 2.0 * act.params * prefill_tokens / prefill_s / 1e9;
   std::cout << "prefill " << prefill_tokens << " tokens: " << prefill_tokens / prefill_s << " tok/s, " << prefill_gflops
-            << " GFLOP/s = " << (peak > 0 ? 100 * prefill_gflops / peak : 0) << "% of the FMA peak\n";
+            << " GFLOP/s = " << (peak.value > 0 ? 100 * prefill_gflops / peak.value : 0) << "% of the FMA peak (" << peak.value
+            << "); CPUs used " << prefill_cpus << " of " << thread_count() << ", per CPU-second "
+            << (peak.per_cpu() > 0 ? 100 * prefill_gflops / prefill_cpus / peak.per_cpu() : 0) << "% of the peak's\n";
 
   const size_t kv_before = state_bytes(st);
   int32_t next = argmax(out.logits.data() + out.logits.size() - c.vocab_size, c.vocab_size);
+  if (const Rate b = stream_gbs(); b.value > bw.value) bw = b;
   t = Clock::now();
+  cpu = cpu_seconds();
   for (int i = 0; i < decode_tokens; ++i) next = argmax(forward(*model, st, {next}).logits.data(), c.vocab_size);
-  const double decode_s = seconds_since(t);
+  const double decode_s = seconds_since(t), decode_cpus = (cpu_seconds() - cpu) / decode_s;
   const double kv_read = static_cast<double>(state_bytes(st));  // upper bound: the whole state each token
   const double per_token = act.bytes + kv_read;
   const double gbs = per_token * decode_tokens / decode_s / 1e9;
   std::cout << "decode " << decode_tokens << " tokens: " << decode_tokens / decode_s << " tok/s, " << per_token / 1e6
-            << " MB read per token -> " << gbs << " GB/s = " << 100 * gbs / bw << "% of the copy bandwidth\n";
+            << " MB read per token -> " << gbs << " GB/s = " << 100 * gbs / bw.value << "% of the memory bandwidth (" << bw.value << "); CPUs used " << decode_cpus << " of "
+            << thread_count() << ", per CPU-second " << 100 * gbs / decode_cpus / bw.per_cpu() << "% of the bandwidth's\n";
   std::cout << "decode state: " << kv_before / 1e6 << " MB after prefill, " << state_bytes(st) / 1e6 << " MB after decode\n";
   // Per token per layer: CSA keeps d + c floats every 4 tokens, HCA d floats every 128; the
   // window is a fixed W x d ring. Measured: growth of the emitted entries over the whole run.

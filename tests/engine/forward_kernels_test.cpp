@@ -119,3 +119,85 @@ TEST_CASE("kernels: vectorised row expansion is bit-identical to the reference d
   }
   CHECK(rows > 10000);
 }
+
+namespace {
+
+// Deterministic bytes: x -> x * 1103515245 + 12345, high bits.
+struct Bytes {
+  uint32_t s;
+  uint8_t next() { return static_cast<uint8_t>((s = s * 1103515245u + 12345u) >> 23); }
+};
+
+// Every row of y = W x (rows [b, e), n tokens) against dequantize_row and a double-precision sum.
+void check_matmul(const Linear& w, int n, int b, int e) {
+  std::vector<float> x(static_cast<size_t>(n) * w.in), y(static_cast<size_t>(n) * (e - b), NAN), row(w.in);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(0.013f * i) + 0.05f;
+  matmul(w, x.data(), n, y.data(), b, e);
+  for (int r = b; r < e; ++r) {
+    w.dequantize_row(r, row.data());
+    for (int t = 0; t < n; ++t) {
+      double want = 0, mag = 0;
+      for (int k = 0; k < w.in; ++k) {
+        want += static_cast<double>(row[k]) * x[static_cast<size_t>(t) * w.in + k];
+        mag += std::fabs(static_cast<double>(row[k]) * x[static_cast<size_t>(t) * w.in + k]);
+      }
+      INFO(weight_format_name(w.format) << " [" << w.out << ", " << w.in << "] n " << n << " row " << r << " token " << t);
+      REQUIRE(std::fabs(y[static_cast<size_t>(t) * (e - b) + r - b] - want) <= 1e-5 * mag + 1e-35);
+    }
+  }
+}
+
+}  // namespace
+
+TEST_CASE("kernels: matmul on awkward shapes against the scalar reference, at every level") {
+  // Widths past one 1024-column block and not a multiple of it, FP8 rows and columns cutting a
+  // 128 x 128 scale block, FP4 groups that are not a multiple of 16, an FP4 row with a subnormal
+  // (byte 0) scale; 1 token (decoding), odd counts and more than one 64-token tile.
+  dsv4::test::TempDir dir;
+  Bytes rnd{7};
+  std::string fp4, fp4_scale, fp8, fp8_scale, bf16;
+  const int f4_out = 37, f4_in = 1088, f8_out = 131, f8_in = 1100, b_out = 9, b_in = 1030;
+  for (int i = 0; i < f4_out * f4_in / 2; ++i) fp4 += static_cast<char>(rnd.next());
+  for (int i = 0; i < f4_out * f4_in / 32; ++i) fp4_scale += static_cast<char>(i == 2 * 34 + 5 ? 0 : 118 + rnd.next() % 9);
+  for (int i = 0; i < f8_out * f8_in; ++i) {
+    uint8_t v = rnd.next();
+    if ((v & 0x7f) == 0x7f) v ^= 1;  // 0x7f and 0xff are NaN
+    fp8 += static_cast<char>(v);
+  }
+  for (int i = 0; i < 2 * 9; ++i) fp8_scale += static_cast<char>(120 + i % 5);
+  for (int i = 0; i < b_out * b_in; ++i) bf16 += std::string{static_cast<char>(rnd.next()), static_cast<char>(0x3c + rnd.next() % 4 + (rnd.next() & 0x80))};
+  dsv4::test::write_safetensors(dir / "model.safetensors",
+                                {{"f4.weight", "I8", {f4_out, f4_in / 2}, fp4},
+                                 {"f4.scale", "F8_E8M0", {f4_out, f4_in / 32}, fp4_scale},
+                                 {"f8.weight", "F8_E4M3", {f8_out, f8_in}, fp8},
+                                 {"f8.scale", "F8_E8M0", {2, 9}, fp8_scale},
+                                 {"b.weight", "BF16", {b_out, b_in}, bf16}});
+  Checkpoint ck = Checkpoint::open(dir.path());
+  const Linear mats[] = {load_linear(ck, "f4", f4_out, f4_in), load_linear(ck, "f8", f8_out, f8_in), load_linear(ck, "b", b_out, b_in)};
+  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512}) {
+    if (level > best_kernel_level()) continue;
+    set_kernel_level(level);
+    INFO("kernels " << kernel_level_name(level));
+    for (const Linear& w : mats)
+      for (int n : {1, 2, 3, 5, 67}) {
+        check_matmul(w, n, 0, w.out);
+        check_matmul(w, n, 1, w.out - 2);  // a row range that starts and ends off the 4-row groups
+      }
+  }
+  set_kernel_level(best_kernel_level());
+}
+
+TEST_CASE("kernels: rows_dot over a row range equals row_dot row by row") {
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  for (const char* name : {"layers.0.ffn.experts.3.w2", "layers.0.attn.wq_a"}) {
+    const Linear w = load_linear(ck, name, std::string(name).find("w2") != std::string::npos ? 192 : 160,
+                                 std::string(name).find("w2") != std::string::npos ? 160 : 192);
+    std::vector<float> x(w.in), y(w.out);
+    for (int k = 0; k < w.in; ++k) x[k] = std::cos(0.7f * k);
+    rows_dot(w, 3, w.out, x.data(), y.data());
+    for (int r = 3; r < w.out; ++r) {
+      INFO(name << " row " << r);
+      REQUIRE(y[r - 3] == row_dot(w, r, x.data()));
+    }
+  }
+}
