@@ -7,7 +7,7 @@ using dsv4::test::run_dsv4;
 TEST_CASE("dsv4 answers --help and --version, and refuses unknown commands with exit 2") {
   auto help = run_dsv4({"--help"});
   CHECK(help.exit_code == 0);
-  CHECK_THAT(help.out, Catch::Contains("usage: dsv4 COMMAND"));
+  CHECK_THAT(help.out, Catch::Contains("usage: dsv4 [PROMPT]") && Catch::Contains("dsv4 COMMAND [ARGS...]"));
   auto version = run_dsv4({"--version"});
   CHECK(version.exit_code == 0);
   CHECK_THAT(version.out, Catch::StartsWith("dsv4 "));
