@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "agent/local_client.hpp"
 #include "agent/loop.hpp"
 #include "agent/openai_client.hpp"
 #include "agent/pricing.hpp"
@@ -34,6 +35,8 @@ constexpr const char* kUsage =
     "  --base-url URL        OpenAI-compatible server (default with DEEPSEEK_API_KEY set:\n"
     "                        https://api.deepseek.com)\n"
     "  --provider P          deepseek | vllm | sglang | generic (default deepseek)\n"
+    "  --model DIR           run the model in DIR on the local engine (config.json,\n"
+    "                        safetensors, tokenizer.json) instead of a server\n"
     "  --model-name M        model (default deepseek-v4-flash)\n"
     "  --fallback-model M    model to switch to when M stays unavailable\n"
     "  --api-key-env NAME    environment variable holding the API key (default DEEPSEEK_API_KEY)\n"
@@ -99,7 +102,8 @@ int exit_code(RunStatus status) {
 
 int run_command(const std::vector<std::string>& args) {
   std::string task, base_url, provider_name = "deepseek", model = "deepseek-v4-flash", fallback,
-                              key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file;
+                              key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file,
+                              model_dir;
   bool json_out = false, events_out = false, stream = true;
   LoopOptions options;
   OpenAiConfig config;
@@ -168,9 +172,7 @@ int run_command(const std::vector<std::string>& args) {
       else if (a == "--retry-base-ms")
         config.backoff_base = std::chrono::milliseconds{number()};
       else if (a == "--model")
-        return usage_error(
-            "--model DIR needs the local engine, which this build does not have yet; "
-            "serve the model with vLLM or SGLang and pass --base-url URL --provider vllm");
+        model_dir = value();
       else if (a.starts_with("--"))
         return usage_error("unknown option '" + a + "'");
       else
@@ -183,7 +185,10 @@ int run_command(const std::vector<std::string>& args) {
   }
   if (task.empty() && resume_file.empty()) return usage_error("no task given");
   const char* key = std::getenv(key_env.c_str());
-  if (base_url.empty()) {
+  if (!model_dir.empty()) {
+    if (!base_url.empty()) return usage_error("give either --model DIR or --base-url URL, not both");
+    model = "local:" + model_dir;
+  } else if (base_url.empty()) {
     if (!key || !*key)
       return usage_error("no model configured: set " + key_env +
                          " to use the DeepSeek API, or pass --base-url URL of an OpenAI-compatible "
@@ -195,6 +200,7 @@ int run_command(const std::vector<std::string>& args) {
   } catch (const std::invalid_argument& e) {
     return usage_error(e.what());
   }
+  if (!model_dir.empty()) provider_name = "local";  // for the session record
   config.base_url = base_url;
   config.api_key = key ? key : "";
   config.api_key_name = key_env;
@@ -204,8 +210,23 @@ int run_command(const std::vector<std::string>& args) {
   if (std::string note = apply_model_alias(model, options.thinking); !note.empty())
     std::cerr << note << "\n";
   config.model = model;
-  options.prices = default_prices(model);
+  options.prices = model_dir.empty() ? default_prices(model) : Prices{};  // local runs cost nothing
   options.interrupt = &g_interrupted;
+  // Loaded before the session starts, so that a model that does not load leaves nothing behind.
+  std::unique_ptr<ModelClient> client;
+  if (model_dir.empty()) {
+    client = std::make_unique<OpenAiClient>(config);
+  } else {
+    LocalConfig local;
+    local.model_dir = model_dir;
+    local.cancel = &g_interrupted;
+    try {
+      client = std::make_unique<LocalClient>(local);
+    } catch (const std::exception& e) {
+      std::cerr << "dsv4 run: cannot load the local model: " << e.what() << "\n";
+      return 1;
+    }
+  }
 
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
@@ -256,8 +277,7 @@ int run_command(const std::vector<std::string>& args) {
     }
   };
   std::optional<std::string> before = snapshot();
-  OpenAiClient client(config);
-  AgentLoop loop(client, workspace, options, &session, print_event);
+  AgentLoop loop(*client, workspace, options, &session, print_event);
   LoopResult result = loop.run(history);
 
   Json patch = nullptr;
