@@ -250,7 +250,7 @@ ChatResponse LocalClient::complete(const ChatRequest& request, const EventSink& 
   r.usage.cache_hit = static_cast<long>(reused);
   r.usage.cache_miss = r.usage.input - r.usage.cache_hit;
   r.usage.output = static_cast<long>(generated.size());
-  r.model = "local:" + im.config.model_dir.filename().string();
+  r.model = "local:" + im.config.model_dir.string();
   if (sink) sink({StreamEventKind::usage, "", 0, "", "", r.usage});
   if (sink) sink(text_event(StreamEventKind::finish, r.finish_reason));
   return r;

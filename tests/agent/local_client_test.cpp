@@ -3,6 +3,7 @@
 // `dsv4 generate`), the prefix cache (against fresh clients), DSML text → stream events, and
 // `dsv4 run --model DIR` end to end.
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -284,6 +285,33 @@ TEST_CASE("local client: the prefix cache reuses the conversation and changes no
   CHECK(r6.usage.cache_hit == plain_opening);
   CHECK(r6.usage.cache_hit > r5.usage.input - 5);
   CHECK(warm.last().generated == fresh_tokens(next));
+}
+
+TEST_CASE("local client: a cancel stops between tokens and leaves a usable cache", "[agent][local]") {
+  std::atomic<bool> cancel{false};
+  LocalConfig config;
+  config.model_dir = model_dir();
+  config.cancel = &cancel;
+  LocalClient client(config);
+  ChatRequest req = tool_request("Explain the build.", 40);
+  std::vector<std::string> errors;
+  auto stop_at_first_text = [&](const StreamEvent& e) {
+    if (e.kind == StreamEventKind::reasoning_delta) cancel = true;
+    if (e.kind == StreamEventKind::error) errors.push_back(e.text);
+  };
+  CHECK_THROWS_WITH(client.complete(req, stop_at_first_text), "interrupted");
+  CHECK(errors == std::vector<std::string>{"interrupted"});
+  CHECK(client.last().generated.size() < 40);
+
+  // The same request again reuses what the interrupted one computed and matches a fresh client.
+  cancel = false;
+  req.max_tokens = 6;
+  ChatResponse again = client.complete(req, {});
+  CHECK(again.usage.cache_hit == answer_opening(client.last().prompt));  // the snapshot: the live state is longer than the prompt
+  const auto tokens = client.last().generated;
+  LocalClient fresh = make_client();
+  fresh.complete(req, {});
+  CHECK(fresh.last().generated == tokens);
 }
 
 TEST_CASE("local client: DSML token streams become reasoning, content and tool-call events", "[agent][local]") {
