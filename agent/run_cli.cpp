@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "agent/client_factory.hpp"
+#include "agent/local_client.hpp"
 #include "agent/loop.hpp"
 #include "agent/openai_client.hpp"
 #include "agent/pricing.hpp"
@@ -38,6 +39,8 @@ constexpr const char* kUsage =
     "                        https://api.deepseek.com, or its /anthropic for anthropic)\n"
     "  --provider P          deepseek | vllm | sglang | generic (OpenAI-compatible API) |\n"
     "                        anthropic (Anthropic Messages API) (default deepseek)\n"
+    "  --model DIR           run the model in DIR on the local engine (config.json,\n"
+    "                        safetensors, tokenizer.json) instead of a server\n"
     "  --model-name M        model (default deepseek-v4-flash)\n"
     "  --fallback-model M    model to switch to when M stays unavailable\n"
     "  --api-key-env NAME    environment variable holding the API key (default DEEPSEEK_API_KEY)\n"
@@ -108,7 +111,8 @@ int exit_code(RunStatus status) {
 // One entry for both front ends: headless `dsv4 run` and the interactive `dsv4 [PROMPT]`.
 int run_agent(const std::vector<std::string>& args, bool interactive) {
   std::string task, base_url, provider_name = "deepseek", model = "deepseek-v4-flash", fallback,
-                              key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file;
+                              key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file,
+                              model_dir;
   std::optional<std::filesystem::path> tokenizer_dir;
   bool json_out = false, events_out = false, stream = true;
   LoopOptions options;
@@ -189,9 +193,7 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
       else if (a == "--retry-base-ms")
         config.backoff_base = std::chrono::milliseconds{number()};
       else if (a == "--model")
-        return usage_error(
-            "--model DIR needs the local engine, which this build does not have yet; "
-            "serve the model with vLLM or SGLang and pass --base-url URL --provider vllm");
+        model_dir = value();
       else if (a.starts_with("--"))
         return usage_error("unknown option '" + a + "'");
       else
@@ -203,10 +205,15 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
     }
   }
   if (!interactive && task.empty() && resume_file.empty()) return usage_error("no task given");
-  const TokenCounter counter(tokenizer_dir);  // starts loading now, in the background
+  // A local model counts with its own tokenizer. Loading starts now, in the background.
+  if (!tokenizer_dir && !model_dir.empty()) tokenizer_dir = model_dir;
+  const TokenCounter counter(tokenizer_dir);
   options.counter = &counter;
   const char* key = std::getenv(key_env.c_str());
-  if (base_url.empty()) {
+  if (!model_dir.empty()) {
+    if (!base_url.empty()) return usage_error("give either --model DIR or --base-url URL, not both");
+    model = "local:" + model_dir;
+  } else if (base_url.empty()) {
     if (!key || !*key) {
       std::cerr << "dsv4: no model configured. Use one of:\n"
                 << "  export " << key_env
@@ -218,6 +225,7 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
     }
     base_url = default_base_url(provider_name);
   }
+  if (!model_dir.empty()) provider_name = "local";  // for the session record
   config.base_url = base_url;
   config.api_key = key ? key : "";
   config.api_key_name = key_env;
@@ -227,14 +235,27 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
   if (std::string note = apply_model_alias(model, options.thinking); !note.empty())
     std::cerr << note << "\n";
   config.model = model;
-  std::unique_ptr<ModelClient> client;
-  try {
-    client = make_remote_client(provider_name, config);
-  } catch (const std::invalid_argument& e) {
-    return usage_error(e.what());
-  }
-  options.prices = default_prices(model);
+  options.prices = model_dir.empty() ? default_prices(model) : Prices{};  // local runs cost nothing
   options.interrupt = &g_interrupted;
+  // Loaded before the session starts, so that a model that does not load leaves nothing behind.
+  std::unique_ptr<ModelClient> client;
+  if (model_dir.empty()) {
+    try {
+      client = make_remote_client(provider_name, config);
+    } catch (const std::invalid_argument& e) {
+      return usage_error(e.what());
+    }
+  } else {
+    LocalConfig local;
+    local.model_dir = model_dir;
+    local.cancel = &g_interrupted;
+    try {
+      client = std::make_unique<LocalClient>(local);
+    } catch (const std::exception& e) {
+      std::cerr << "dsv4 run: cannot load the local model: " << e.what() << "\n";
+      return 1;
+    }
+  }
 
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);

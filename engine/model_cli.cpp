@@ -9,12 +9,13 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
 #include "engine/chat.hpp"
-#include "engine/dsml_parser.hpp"
+#include "engine/chat_stream.hpp"
 #include "engine/encoding.hpp"
 #include "engine/forward.hpp"
 #include "engine/forward_matmul.hpp"
@@ -286,28 +287,22 @@ int generate_command(const std::vector<std::string>& args) {
       m.content = one("-p");
       messages.push_back(m);
     }
-    EncodeOptions eo;
-    eo.mode = thinking == "off" ? ThinkingMode::chat : ThinkingMode::thinking;
-    eo.effort = thinking == "max" ? ReasoningEffort::max : ReasoningEffort::high;
-    prompt = tok.encode(encode_messages(messages, eo));
+    prompt = tok.encode(encode_messages(messages, chat_encode_options(thinking)));
   } else {
     prompt = tok.encode(one("-p"), true);
   }
-  StreamDecoder text(tok, /*skip_special=*/!chat);
-  DsmlOptions dopt;
-  dopt.thinking = chat && thinking != "off";
-  DsmlParser dsml(dopt, [](const DsmlEvent&) {});
+  StreamDecoder plain(tok, /*skip_special=*/true);
+  std::optional<ChatStream> stream;
+  if (chat) stream.emplace(tok, thinking != "off", [](const DsmlEvent&) {});
   GenerateHooks hooks;
   hooks.on_token = [&](int32_t id) {
-    const std::string piece = text.push(id);
-    std::cout << piece << std::flush;
-    if (chat) dsml.feed(piece);
+    std::cout << (stream ? stream->push(id) : plain.push(id)) << std::flush;
     return true;
   };
-  if (chat) hooks.force_greedy = [&] { return dsml.region() == DsmlRegion::markup; };
+  if (chat) hooks.force_greedy = [&] { return stream->force_greedy(); };
   DecodeState state = empty_state(model->config);
   generate(*model, state, prompt, gen, hooks);
-  std::cout << text.finish() << "\n";
+  std::cout << (stream ? stream->finish() : plain.finish()) << "\n";
   return 0;
 }
 
