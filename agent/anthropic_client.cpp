@@ -6,7 +6,6 @@
 
 #include "agent/anthropic_messages.hpp"
 #include "agent/http.hpp"
-#include "agent/sse.hpp"
 
 namespace dsv4::agent {
 
@@ -238,28 +237,20 @@ Attempt attempt_once(const RemoteConfig& config, const std::string& model, const
   Assembler assembler(sink);
   std::string whole_body, stream_error;
   bool bad_event = false;
-  SseParser sse([&](std::string_view data) {
-    Json e = Json::parse(data, nullptr, false);
-    if (e.is_discarded()) {
-      bad_event = true;
-      return;
-    }
-    if (auto error = assembler.event(e); !error.empty()) stream_error = error;
-  });
-  HttpResponse response = http_post(http, [&](std::string_view bytes) {
-    if (config.stream)
-      sse.feed(bytes);
-    else
-      whole_body.append(bytes);
-  });
-  if (response.status < 200 || response.status >= 300) {
-    Attempt a = failed_attempt(response, config.api_key_name);
-    // DeepSeek's endpoint may want thinking back on more turns than the current one.
-    if (a.status == 400 &&
-        error_message(response.body).find("content[].thinking") != std::string::npos)
-      a.outcome = Attempt::Outcome::repair;
-    return a;
-  }
+  HttpResponse response = post_for_events(
+      config, http,
+      [&](std::string_view data) {
+        Json e = Json::parse(data, nullptr, false);
+        if (e.is_discarded()) {
+          bad_event = true;
+          return;
+        }
+        if (auto error = assembler.event(e); !error.empty()) stream_error = error;
+      },
+      whole_body);
+  // DeepSeek's endpoint may want thinking back on more turns than the current one.
+  if (response.status < 200 || response.status >= 300)
+    return failed_attempt(response, config.api_key_name, "content[].thinking");
   if (!config.stream && response.error.empty()) {
     Json message = Json::parse(whole_body, nullptr, false);
     if (message.is_discarded())

@@ -7,7 +7,6 @@
 #include "agent/http.hpp"
 #include "agent/reasoning.hpp"
 #include "agent/strict_schema.hpp"
-#include "agent/sse.hpp"
 
 namespace dsv4::agent {
 
@@ -244,28 +243,20 @@ Attempt attempt_once(const OpenAiConfig& config, const std::string& model, const
   Assembler assembler(sink);
   std::string whole_body, stream_error;
   bool bad_chunk = false;
-  SseParser sse([&](std::string_view data) {
-    if (data == "[DONE]") return;  // some servers omit it; the finish reason is what counts
-    Json chunk = Json::parse(data, nullptr, false);
-    if (chunk.is_discarded()) {
-      bad_chunk = true;
-      return;
-    }
-    if (auto e = take_chunk(chunk, assembler, false); !e.empty()) stream_error = e;
-  });
-  HttpResponse response = http_post(http, [&](std::string_view bytes) {
-    if (config.stream)
-      sse.feed(bytes);
-    else
-      whole_body.append(bytes);
-  });
-  if (response.status < 200 || response.status >= 300) {
-    Attempt a = failed_attempt(response, config.api_key_name);
-    if (a.status == 400 &&
-        error_message(response.body).find("reasoning_content") != std::string::npos)
-      a.outcome = Attempt::Outcome::repair;
-    return a;
-  }
+  HttpResponse response = post_for_events(
+      config, http,
+      [&](std::string_view data) {
+        if (data == "[DONE]") return;  // some servers omit it; the finish reason is what counts
+        Json chunk = Json::parse(data, nullptr, false);
+        if (chunk.is_discarded()) {
+          bad_chunk = true;
+          return;
+        }
+        if (auto e = take_chunk(chunk, assembler, false); !e.empty()) stream_error = e;
+      },
+      whole_body);
+  if (response.status < 200 || response.status >= 300)
+    return failed_attempt(response, config.api_key_name, "reasoning_content");
   if (!config.stream && response.error.empty()) {
     Json j = Json::parse(whole_body, nullptr, false);
     if (j.is_discarded())

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "agent/http.hpp"
+#include "agent/sse.hpp"
 
 namespace dsv4::agent {
 
@@ -55,7 +56,20 @@ std::chrono::milliseconds parse_retry_after(const std::string& value) {
 
 }  // namespace
 
-Attempt failed_attempt(const HttpResponse& response, const std::string& api_key_name) {
+HttpResponse post_for_events(const RemoteConfig& config, const HttpRequest& http,
+                             const std::function<void(std::string_view)>& on_event,
+                             std::string& whole_body) {
+  SseParser sse(on_event);
+  return http_post(http, [&](std::string_view bytes) {
+    if (config.stream)
+      sse.feed(bytes);
+    else
+      whole_body.append(bytes);
+  });
+}
+
+Attempt failed_attempt(const HttpResponse& response, const std::string& api_key_name,
+                       std::string_view repair_marker) {
   Attempt a;
   a.status = response.status;
   a.retry_after = parse_retry_after(response.retry_after);
@@ -70,6 +84,8 @@ Attempt failed_attempt(const HttpResponse& response, const std::string& api_key_
     case 400:
       a.kind = ModelError::Kind::bad_request;
       a.why = status + " bad request: " + message;
+      if (!repair_marker.empty() && message.find(repair_marker) != std::string::npos)
+        a.outcome = Attempt::Outcome::repair;
       return a;
     case 401:
     case 403:

@@ -50,9 +50,18 @@ HttpRequest json_post(const RemoteConfig& config, std::string_view path,
 // alike, with the parameter when one is named), or the body itself.
 std::string error_message(const std::string& body);
 
+// Sends `http`: a streamed answer goes to `on_event` one server-sent event's data at a time,
+// a plain one into `whole_body`.
+HttpResponse post_for_events(const RemoteConfig& config, const HttpRequest& http,
+                             const std::function<void(std::string_view)>& on_event,
+                             std::string& whole_body);
+
 // The attempt after a non-2xx or absent response: 401/403 (auth), 402 (balance), 422 and
 // other 4xx fail at once; no response, 408, 429, 500-504 and 529 (overloaded) are retried.
-Attempt failed_attempt(const HttpResponse& response, const std::string& api_key_name);
+// A 400 whose message contains `repair_marker` (when given) asks for Outcome::repair: the
+// server wants reasoning sent back that the client left out.
+Attempt failed_attempt(const HttpResponse& response, const std::string& api_key_name,
+                       std::string_view repair_marker = {});
 
 // The attempt after a 2xx response whose body the client has read: retried when the server
 // reported `server_error` inside it, a piece was not JSON, or it ended before `finished`.
