@@ -1,5 +1,8 @@
 #include "agent/bench_agent.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "agent/loop.hpp"
 #include "sandbox/workspace.hpp"
@@ -26,7 +30,8 @@ constexpr const char* kUsage =
     "Runs the loop for N steps (default 200) against an instant in-process model whose every\n"
     "turn reads a small file, and reports the loop's own time per step (model and tool time\n"
     "taken out) next to the read_file call it dispatches; then starts `dsv4 --version` R\n"
-    "times (default 20) next to /bin/true. Targets: < 5 ms per step, < 20 ms to --version.\n";
+    "times (default 20) next to /bin/true, and `dsv4 run` until its first request reaches a\n"
+    "loopback server. Targets: < 5 ms per step, < 20 ms to --version.\n";
 
 // Answers instantly: a read_file call per turn (a different range each time, so the loop
 // breaker stays quiet), then the final answer.
@@ -68,6 +73,41 @@ double spawn_ms(const std::vector<std::string>& argv) {
   auto start = Clock::now();
   tools::run_process(spec, {}, [](std::string_view) {});
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Milliseconds from starting `dsv4 run` until its first request has reached a listener on
+// 127.0.0.1; the listener then hangs up, which ends that run (one attempt allowed).
+double run_to_first_request_ms(const std::string& self, const std::filesystem::path& dir) {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 1) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("cannot listen on 127.0.0.1 for the start-up measurement");
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  auto start = Clock::now();
+  std::thread run([&] {
+    spawn_ms({self, "run", "bench", "--base-url", url, "--max-attempts", "1", "--root",
+              dir.string(), "--session", (dir / "bench-session.jsonl").string(), "--approve",
+              "read-only"});
+  });
+  double ms = -1;
+  if (int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC); client >= 0) {
+    std::string head;
+    char buffer[4096];
+    ssize_t n;
+    while (head.find("\r\n\r\n") == std::string::npos &&
+           (n = ::recv(client, buffer, sizeof buffer, 0)) > 0)
+      head.append(buffer, static_cast<size_t>(n));
+    ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    ::close(client);
+  }
+  run.join();
+  ::close(listener);
+  return ms;
 }
 
 }  // namespace
@@ -116,8 +156,8 @@ int bench_agent_command(const std::vector<std::string>& args) {
   auto start = Clock::now();
   LoopResult result = loop.run(history);
   double total = std::chrono::duration<double>(Clock::now() - start).count();
-  std::filesystem::remove_all(dir);
   if (result.status != RunStatus::done || tool_count != steps - 1) {
+    std::filesystem::remove_all(dir);
     std::cerr << "dsv4 bench agent: the loop did not run as scripted ("
               << status_name(result.status) << ")\n";
     return 1;
@@ -139,6 +179,12 @@ int bench_agent_command(const std::vector<std::string>& args) {
       "start-up: dsv4 --version %.2f ms median (target < 20 ms), /bin/true %.2f ms; "
       "ratio: %.2f\n",
       median(ours), median(peer), median(ours) / median(peer));
+  std::vector<double> first_request;
+  for (int i = 0; i < std::max(3, runs / 4); ++i)
+    first_request.push_back(run_to_first_request_ms(self, dir));
+  std::filesystem::remove_all(dir);
+  std::printf("start-up: dsv4 run to its first request %.2f ms median, %.2f x /bin/true\n",
+              median(first_request), median(first_request) / median(peer));
   return 0;
 }
 
