@@ -453,7 +453,12 @@ ForwardOutput forward(const ModelWeights& model, DecodeState& state, const std::
     if (want.indexer_picks && model.layers[l].attn.ratio == 4) out.indexer_picks[l] = std::move(picks);
   }
   state.pos += ntok;
-  if (want.logits) out.logits = head(cx, model.hc_head, model.norm, X, ntok);
+  if (want.logits && want.last_logits_only) {
+    const Vec last(X.end() - static_cast<std::ptrdiff_t>(n) * D, X.end());
+    out.logits = head(cx, model.hc_head, model.norm, last, 1);
+  } else if (want.logits) {
+    out.logits = head(cx, model.hc_head, model.norm, X, ntok);
+  }
   if (want.streams) out.streams = std::move(X);
   return out;
 }

@@ -20,6 +20,9 @@ struct ForwardOutput {
 
 struct ForwardRequest {
   bool logits = true;
+  // Only the chunk's last row of logits ([1, vocab]): all a prefill before sampling needs,
+  // and a long prompt's full [n, vocab] would cost gigabytes.
+  bool last_logits_only = false;
   bool streams = false;
   bool indexer_picks = false;
 };

@@ -10,9 +10,9 @@ std::vector<int32_t> generate(const ModelWeights& model, DecodeState& state, con
   if (prompt.empty()) throw std::invalid_argument("generate: the prompt has no tokens");
   Sampler sampler(options.sampling);
   const int vocab = model.config.vocab_size;
-  std::vector<float> logits = forward(model, state, prompt).logits;
+  std::vector<float> logits = forward(model, state, prompt, {.last_logits_only = true}).logits;
   std::vector<int32_t> out;
-  const float* last = logits.data() + logits.size() - vocab;
+  const float* last = logits.data();
   while (static_cast<int>(out.size()) < options.max_tokens) {
     const bool greedy = hooks.force_greedy && hooks.force_greedy();
     const int32_t id = sampler.next(last, vocab, greedy);

@@ -47,3 +47,19 @@ TEST_CASE("generate: greedy follows the argmax of the full-pass logits, forced g
   DecodeState d = empty_state(model->config);
   CHECK(generate(*model, d, prompt, greedy, two).size() == 2);
 }
+
+TEST_CASE("forward: the last row of logits alone equals the last row of the full logits") {
+  auto model = load_model(dsv4::test::golden_v4_dir("case3_flash_pattern"));
+  const auto ids = dsv4::test::read_golden_ids("case3_flash_pattern");
+  const std::vector<int32_t> prompt(ids.begin(), ids.begin() + 130);
+  DecodeState full_state = empty_state(model->config), last_state = empty_state(model->config);
+  const auto full = forward(*model, full_state, prompt).logits;
+  const auto last = forward(*model, last_state, prompt, {.last_logits_only = true}).logits;
+  const size_t V = static_cast<size_t>(model->config.vocab_size);
+  REQUIRE(last.size() == V);
+  REQUIRE(full.size() == prompt.size() * V);
+  float worst = 0;
+  for (size_t v = 0; v < V; ++v) worst = std::max(worst, std::abs(last[v] - full[full.size() - V + v]));
+  CHECK(worst < 1e-5f);
+  CHECK(last_state.pos == full_state.pos);
+}
