@@ -19,6 +19,7 @@
 #include "agent/loop.hpp"
 #include "agent/openai_client.hpp"
 #include "agent/pricing.hpp"
+#include "agent/run_config.hpp"
 #include "agent/session.hpp"
 #include "agent/terminal.hpp"
 #include "agent/token_count.hpp"
@@ -41,6 +42,9 @@ constexpr const char* kUsage =
     "                        anthropic (Anthropic Messages API) (default deepseek)\n"
     "  --model DIR           run the model in DIR on the local engine (config.json,\n"
     "                        safetensors, tokenizer.json) instead of a server\n"
+    "  --temperature T       local engine: sampling temperature (default 0, greedy; tool-call\n"
+    "                        markup is always greedy)\n"
+    "  --threads N           local engine: threads (default: every core)\n"
     "  --model-name M        model (default deepseek-v4-flash)\n"
     "  --fallback-model M    model to switch to when M stays unavailable\n"
     "  --api-key-env NAME    environment variable holding the API key (default DEEPSEEK_API_KEY)\n"
@@ -66,6 +70,10 @@ constexpr const char* kUsage =
     "  --json                print one JSON object {status, answer, steps, tool_calls, usage,\n"
     "                        cache_hit_ratio, cost_usd, patch, session}\n"
     "  --events              stream JSONL events while running\n"
+    "Defaults for every option can be set in the \"agent\" object of\n"
+    "$XDG_CONFIG_HOME/dsv4/config.json, named without dashes ({\"base_url\": \"...\",\n"
+    "\"thinking\": \"max\", \"strict_tools\": true}); a repository's .dsv4/config.json may set\n"
+    "only thinking and budgets.\n"
     "Exit status: 0 done, 1 error, 3 budget exhausted, 130 interrupted.\n"
     "Sandbox flags:\n";
 
@@ -109,7 +117,25 @@ int exit_code(RunStatus status) {
 }
 
 // One entry for both front ends: headless `dsv4 run` and the interactive `dsv4 [PROMPT]`.
-int run_agent(const std::vector<std::string>& args, bool interactive) {
+int run_agent(const std::vector<std::string>& command_line, bool interactive) {
+  // Options from the config files come first, so that the command line's win.
+  std::filesystem::path config_root = ".";
+  for (size_t i = 0; i + 1 < command_line.size(); ++i)
+    if (command_line[i] == "--root") config_root = command_line[i + 1];
+  ConfigArgs from_files;
+  try {
+    from_files = config_args(user_config_file(), config_root / ".dsv4/config.json", command_line);
+  } catch (const std::invalid_argument& e) {
+    return usage_error(e.what());
+  }
+  for (const std::string& note : from_files.notes) std::cerr << "dsv4: note: " << note << "\n";
+  std::vector<std::string> args = from_files.args;
+  args.insert(args.end(), command_line.begin(), command_line.end());
+  // A bad option from a file is reported as coming from there.
+  auto usage_error_at = [&](size_t i, const std::string& message) {
+    return usage_error(i < from_files.args.size() ? "in the agent options of a config file: " + message
+                                                  : message);
+  };
   std::string task, base_url, provider_name = "deepseek", model = "deepseek-v4-flash", fallback,
                               key_env = "DEEPSEEK_API_KEY", root = ".", session_file, resume_file,
                               model_dir;
@@ -120,6 +146,7 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
   // A person at the terminal is asked before edits and commands; headless runs edit freely.
   if (interactive) options.approval = Approval::ask;
   OpenAiConfig config;
+  LocalConfig local;
   sandbox::SandboxFlags sandbox_flags;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -194,14 +221,22 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
         config.backoff_base = std::chrono::milliseconds{number()};
       else if (a == "--model")
         model_dir = value();
+      else if (a == "--temperature") {
+        const std::string& v = value();
+        size_t used = 0;
+        local.sampling.temperature = std::stof(v, &used);
+        if (used != v.size() || local.sampling.temperature < 0)
+          throw std::invalid_argument("--temperature needs a number >= 0, not '" + v + "'");
+      } else if (a == "--threads")
+        local.threads = static_cast<int>(number());
       else if (a.starts_with("--"))
-        return usage_error("unknown option '" + a + "'");
+        return usage_error_at(i, "unknown option '" + a + "'");
       else
         task += (task.empty() ? "" : " ") + a;
     } catch (const std::invalid_argument& e) {
-      return usage_error(e.what());
+      return usage_error_at(i, e.what());
     } catch (const std::out_of_range&) {
-      return usage_error(a + ": number out of range");
+      return usage_error_at(i, a + ": number out of range");
     }
   }
   if (!interactive && task.empty() && resume_file.empty()) return usage_error("no task given");
@@ -246,7 +281,6 @@ int run_agent(const std::vector<std::string>& args, bool interactive) {
       return usage_error(e.what());
     }
   } else {
-    LocalConfig local;
     local.model_dir = model_dir;
     local.cancel = &g_interrupted;
     try {
