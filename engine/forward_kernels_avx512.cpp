@@ -23,6 +23,7 @@ namespace {
 // few lines in flight for a kernel that also computes, so the kernels ask this far ahead (bytes,
 // into the next rows when near the end of one).
 constexpr int kPrefetchAhead = 2048;
+constexpr int kScaleRowsAhead = 4;  // rows
 
 // e2m1 code -> value; vpermps looks up with the low four bits of each lane only.
 DSV4_AVX512 __m512 fp4_table() {
@@ -66,12 +67,13 @@ DSV4_AVX512 __m512 bf16x16(const uint8_t* p) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-// True when every scale byte is a plain power of two the shift below builds (0 = 2^-127 and
-// 255 = NaN are not).
-DSV4_AVX512 bool plain_scales(const uint8_t* s, int n) {
-  for (int i = 0; i < n; ++i)
-    if (s[i] == 0 || s[i] == 255) return false;
-  return true;
+// Scale bytes to floats: 2^(s - 127) is the byte shifted into the exponent field, except for 0
+// (2^-127, a subnormal) and 255 (NaN), which the scalar conversion handles.
+DSV4_AVX512 void e8m0x16(const uint8_t* s, float* dst) {
+  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
+  if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_setzero_si128()), _mm_cmpeq_epi8(b, _mm_set1_epi8(-1)))) == 0)
+    return _mm512_storeu_ps(dst, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(b), 23)));
+  for (int i = 0; i < 16; ++i) dst[i] = e8m0_to_float(s[i]);
 }
 
 }  // namespace
@@ -93,12 +95,11 @@ DSV4_AVX512 void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, f
     const uint8_t* p = w.data + static_cast<size_t>(row) * (w.in / 2);
     const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
     // The row's scales as floats first, so each group's FMA takes its scale as a broadcast
-    // memory operand.
+    // memory operand. The scales are a second stream from memory: fetched a few rows ahead.
+    for (int b = 0; b < groups; b += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(s + static_cast<size_t>(kScaleRowsAhead) * w.scale_cols + b), _MM_HINT_T0);
     int g = 0;
-    if (plain_scales(s, groups))
-      for (; g + 16 <= groups; g += 16)
-        _mm512_storeu_ps(scales.data() + g, _mm512_castsi512_ps(_mm512_slli_epi32(
-                                                 _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + g))), 23)));
+    for (; g + 16 <= groups; g += 16) e8m0x16(s + g, scales.data() + g);
     for (; g < groups; ++g) scales[g] = e8m0_to_float(s[g]);
     const float* sc = scales.data();
     __m512 tot[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
