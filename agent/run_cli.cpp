@@ -313,24 +313,17 @@ int run_agent(const std::vector<std::string>& command_line, bool interactive) {
   SessionWriter session(session_path);
   Terminal terminal(std::cin, std::cout, std::cerr, ::isatty(STDERR_FILENO) != 0);
   if (interactive) options.ask = [&](const ToolCall& call) { return terminal.approve(call); };
+  // For a person: the interactive front end shows every event; a plain run only its notes
+  // (the answer is printed at the end).
   auto print_event = [&](const Json& event) {
-    if (interactive && !events_out) {
-      terminal.show(event);
-      return;
-    }
     if (events_out) {
       std::cout << event.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n" << std::flush;
       return;
     }
     const std::string type = event.value("type", "");
-    if (type == "notice")
-      std::cerr << "dsv4 run: note: " << event.value("text", "") << "\n";
-    else if (type == "compaction")
-      std::cerr << "dsv4 run: note: compacted the conversation before message "
-                << event.value("kept_from", 0) << " into a summary (about "
-                << event.value("tokens_before", 0L) << " -> " << event.value("tokens_after", 0L)
-                << " tokens)\n";
+    if (interactive || type == "notice" || type == "compaction") terminal.show(event);
   };
+
   auto start = [&](const Message& m) {
     history.push_back(m);
     session.append_message(m);

@@ -236,34 +236,44 @@ PreparedCall prepare_call(const ToolCall& call) {
 namespace {
 
 constexpr std::string_view kBar = "｜";  // U+FF5C, what the V4 tokenizer's DSML tokens use
+// The bars models and servers put around "DSML": U+FF5C, ASCII '|', U+2016 '‖'.
+constexpr std::string_view kBars[] = {kBar, "|", "‖"};
 
-// The bars models and servers put around "DSML": U+FF5C, ASCII '|', U+2016 '‖', one or two.
-size_t bar_at(std::string_view text, size_t i) {
-  for (std::string_view bar : {kBar, std::string_view("|"), std::string_view("‖")})
+// The length of the bar that starts at `i`, or 0.
+size_t bar_after(std::string_view text, size_t i) {
+  for (std::string_view bar : kBars)
     if (text.substr(i, bar.size()) == bar) return bar.size();
   return 0;
 }
 
-// Rewrites every tag-like DSML marker ("<|DSML|", "</｜｜DSML｜｜", "<‖DSML‖") to the
-// canonical "<｜DSML｜" the parser reads; text without such markers is left as it is.
+// The length of the bar that ends at `i`, or 0.
+size_t bar_before(std::string_view text, size_t i) {
+  for (std::string_view bar : kBars)
+    if (i >= bar.size() && text.substr(i - bar.size(), bar.size()) == bar) return bar.size();
+  return 0;
+}
+
+// Where the tag opens whose name starts at `at` ("<" or "</" right before it); npos when the
+// text there is no tag.
+size_t tag_open(std::string_view text, size_t at) {
+  if (at >= 2 && text.substr(at - 2, 2) == "</") return at - 2;
+  if (at >= 1 && text[at - 1] == '<') return at - 1;
+  return std::string_view::npos;
+}
+
+// Rewrites every tag-like DSML marker ("<|DSML|", "</｜｜DSML｜｜", "<‖DSML‖", one or two bars
+// a side) to the canonical "<｜DSML｜" the parser reads; other text is left as it is.
 bool normalize_dsml_markers(std::string& text) {
   bool found = false;
   std::string out;
   size_t copied = 0;
   for (size_t at = text.find("DSML"); at != std::string::npos; at = text.find("DSML", at + 4)) {
-    size_t start = at;
-    for (int k = 0; k < 2; ++k) {  // bars before, walking back
-      size_t len = 0;
-      for (std::string_view bar : {kBar, std::string_view("|"), std::string_view("‖")})
-        if (start >= bar.size() && text.compare(start - bar.size(), bar.size(), bar) == 0) len = bar.size();
-      if (len == 0) break;
-      start -= len;
+    size_t start = at, end = at + 4;
+    for (int k = 0; k < 2; ++k) {
+      start -= bar_before(text, start);
+      end += bar_after(text, end);
     }
-    const bool opening = start >= 1 && text[start - 1] == '<';
-    const bool closing = start >= 2 && text.compare(start - 2, 2, "</") == 0;
-    size_t end = at + 4;
-    for (int k = 0; k < 2; ++k) end += bar_at(text, end);
-    if (start == at || end == at + 4 || !(opening || closing)) continue;
+    if (start == at || end == at + 4 || tag_open(text, start) == std::string_view::npos) continue;
     found = true;
     out.append(text, copied, start - copied);
     out.append(kBar).append("DSML").append(kBar);
@@ -280,12 +290,8 @@ bool normalize_dsml_markers(std::string& text) {
 void strip_dsml_residue(std::string& text) {
   const std::string marker = std::string(kBar) + "DSML" + std::string(kBar);
   for (size_t at = text.find(marker); at != std::string::npos; at = text.find(marker, at)) {
-    size_t start = at;
-    if (start >= 2 && text.compare(start - 2, 2, "</") == 0)
-      start -= 2;
-    else if (start >= 1 && text[start - 1] == '<')
-      start -= 1;
-    else {
+    const size_t start = tag_open(text, at);
+    if (start == std::string_view::npos) {
       at += marker.size();  // not a tag: text that mentions the marker
       continue;
     }
