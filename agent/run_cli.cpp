@@ -240,7 +240,7 @@ int run_agent(const std::vector<std::string>& command_line, bool interactive) {
     }
   }
   if (!interactive && task.empty() && resume_file.empty()) return usage_error("no task given");
-  // A local model counts with its own tokenizer. Loading starts now, in the background.
+  // A local model counts with its own tokenizer.
   if (!tokenizer_dir && !model_dir.empty()) tokenizer_dir = model_dir;
   const TokenCounter counter(tokenizer_dir);
   options.counter = &counter;

@@ -25,7 +25,7 @@ std::filesystem::path tokenizer_dir(const std::optional<std::filesystem::path>& 
 }  // namespace
 
 TokenCounter::TokenCounter(std::optional<std::filesystem::path> dir) {
-  loading_ = std::async(std::launch::async, [dir = tokenizer_dir(dir)]() -> Loaded {
+  loading_ = std::async(std::launch::deferred, [dir = tokenizer_dir(dir)]() -> Loaded {
                std::error_code ec;
                if (!std::filesystem::exists(dir / "tokenizer.json", ec))
                  return {nullptr, "no tokenizer.json in " + dir.string()};
@@ -36,10 +36,6 @@ TokenCounter::TokenCounter(std::optional<std::filesystem::path> dir) {
                  return {nullptr, e.what()};
                }
              }).share();
-}
-
-TokenCounter::~TokenCounter() {
-  if (loading_.valid()) loading_.wait();  // the loader thread must not outlive the counter
 }
 
 namespace {

