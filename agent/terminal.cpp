@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <ostream>
 
+#include "tools/utf8_text.hpp"
+
 namespace dsv4::agent {
 
 using Json = nlohmann::json;
@@ -16,7 +18,7 @@ constexpr size_t kErrorShown = 240;
 std::string one_line(std::string text, size_t limit) {
   for (char& c : text)
     if (c == '\n' || c == '\r' || c == '\t') c = ' ';
-  if (text.size() > limit) text = text.substr(0, limit) + "…";
+  if (text.size() > limit) text = text.substr(0, tools::utf8_floor(text, limit)) + "…";
   return text;
 }
 

@@ -3,6 +3,10 @@
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "agent/terminal.hpp"
+#include "tools/utf8_text.hpp"
 
 #include "agent/session.hpp"
 #include "tests/agent/fake_deepseek.hpp"
@@ -88,4 +92,24 @@ TEST_CASE("interactive without any model configured says how to configure one", 
   auto typo = dsv4::test::run_dsv4({"frobnicate"});
   CHECK(typo.exit_code == 2);
   CHECK_THAT(typo.err, Catch::Contains("quote it"));
+}
+
+TEST_CASE("the terminal shortens long tool arguments at a character boundary", "[agent][terminal]") {
+  std::istringstream in;
+  std::ostringstream out, err;
+  dsv4::agent::Terminal terminal(in, out, err, false);
+  std::string arguments = R"({"content": ")";
+  for (int i = 0; i < 200; ++i) arguments += "é";  // two bytes each: a byte cut would split one
+  arguments += R"("})";
+  terminal.show({{"type", "message"},
+                 {"message",
+                  {{"role", "assistant"},
+                   {"content", ""},
+                   {"tool_calls",
+                    {{{"id", "c1"},
+                      {"type", "function"},
+                      {"function", {{"name", "write_file"}, {"arguments", arguments}}}}}}}}});
+  CHECK_THAT(err.str(), Catch::StartsWith("● write_file {\"content\": \"éé") && Catch::EndsWith("…\n"));
+  CHECK(err.str().size() < arguments.size());
+  CHECK(dsv4::tools::is_valid_utf8(err.str()));
 }
