@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/forward_kernels_avx512.hpp"
+#include "engine/forward_kernels_bf16dot.hpp"
 
 namespace dsv4::engine {
 namespace {
@@ -44,16 +45,19 @@ __attribute__((target("avx2,fma"))) __m256 e4m3x8(const uint8_t* p) {
   return _mm256_castsi256_ps(_mm256_or_si256(mag, sign));
 }
 
+// x is lifted by 2^64 (exact) so that products with the 2^-120-scaled weights stay clear of
+// float32's subnormals, where small activations would lose their bits; 2^56 undoes the rest.
 __attribute__((target("avx2,fma"))) float row_dot_fp8(const Linear& w, int row, const float* x) {
   const uint8_t* p = w.data + static_cast<size_t>(row) * w.in;
   const uint8_t* s = w.scale + static_cast<size_t>(row / 128) * w.scale_cols;
+  const __m256 lift = _mm256_set1_ps(0x1p64f);
   float total = 0;
   for (int k0 = 0; k0 < w.in; k0 += 128) {
     const int k1 = std::min(w.in, k0 + 128);
     __m256 acc = _mm256_setzero_ps();
     int k = k0;
-    for (; k + 8 <= k1; k += 8) acc = _mm256_fmadd_ps(e4m3x8(p + k), _mm256_loadu_ps(x + k), acc);
-    float block = hsum(acc) * 0x1p120f;
+    for (; k + 8 <= k1; k += 8) acc = _mm256_fmadd_ps(e4m3x8(p + k), _mm256_mul_ps(_mm256_loadu_ps(x + k), lift), acc);
+    float block = hsum(acc) * 0x1p56f;
     for (; k < k1; ++k) block += e4m3_to_float(p[k]) * x[k];
     total += block * e8m0_to_float(s[k0 / 128]);
   }
@@ -215,7 +219,7 @@ void dot_rows4_scalar(const float* w, size_t ldw, const float* x, size_t ldx, in
 KernelLevel detect() {
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
       __builtin_cpu_supports("avx512vbmi"))
-    return KernelLevel::avx512;
+    return __builtin_cpu_supports("avx512bf16") ? KernelLevel::avx512_bf16 : KernelLevel::avx512;
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return KernelLevel::avx2;
   return KernelLevel::scalar;
 }
@@ -229,13 +233,19 @@ KernelLevel best_kernel_level() { return g_best; }
 KernelLevel kernel_level() { return g_level; }
 void set_kernel_level(KernelLevel level) { g_level = std::min(level, g_best); }
 const char* kernel_level_name(KernelLevel level) {
-  return level == KernelLevel::avx512 ? "avx512" : level == KernelLevel::avx2 ? "avx2" : "scalar";
+  switch (level) {
+    case KernelLevel::scalar: return "scalar";
+    case KernelLevel::avx2: return "avx2";
+    case KernelLevel::avx512: return "avx512";
+    case KernelLevel::avx512_bf16: return "avx512-bf16";
+  }
+  return "?";
 }
 
 void expand_row(const Linear& w, int row, float* dst, int k0, int k1) {
   if (w.format == WeightFormat::F32)
     return static_cast<void>(std::memcpy(dst, w.data + (static_cast<size_t>(row) * w.in + k0) * 4, static_cast<size_t>(k1 - k0) * 4));
-  if (g_level == KernelLevel::avx512) switch (w.format) {
+  if (g_level >= KernelLevel::avx512) switch (w.format) {
       case WeightFormat::BF16: return avx512::expand_bf16(w, row, dst, k0, k1);
       case WeightFormat::FP8Block: return avx512::expand_fp8(w, row, dst, k0, k1);
       case WeightFormat::FP4Group: return avx512::expand_fp4(w, row, dst, k0, k1);
@@ -256,12 +266,12 @@ void expand_row(const Linear& w, int row, float* dst, int k0, int k1) {
 
 float row_dot(const Linear& w, int row, const float* x) {
   if (g_level == KernelLevel::scalar) return row_dot_generic(w, row, x);
-  if (g_level == KernelLevel::avx512) switch (w.format) {
+  if (g_level >= KernelLevel::avx512) switch (w.format) {
       case WeightFormat::BF16: return avx512::row_dot_bf16(w, row, x);
-      case WeightFormat::FP8Block: return avx512::row_dot_fp8(w, row, x);
+      case WeightFormat::FP8Block:
       case WeightFormat::FP4Group: {
         float y;
-        avx512::rows_dot_fp4(w, row, row + 1, x, &y);
+        rows_dot(w, row, row + 1, x, &y);
         return y;
       }
       default: break;
@@ -276,12 +286,16 @@ float row_dot(const Linear& w, int row, const float* x) {
 }
 
 void rows_dot(const Linear& w, int r0, int r1, const float* x, float* y) {
-  if (g_level == KernelLevel::avx512 && w.format == WeightFormat::FP4Group) return avx512::rows_dot_fp4(w, r0, r1, x, y);
+  if (w.format == WeightFormat::FP4Group) {
+    if (g_level == KernelLevel::avx512_bf16) return bf16dot::rows_dot_fp4(w, r0, r1, x, y);
+    if (g_level == KernelLevel::avx512) return avx512::rows_dot_fp4(w, r0, r1, x, y);
+  }
+  if (w.format == WeightFormat::FP8Block && g_level >= KernelLevel::avx512) return avx512::rows_dot_fp8(w, r0, r1, x, y);
   for (int r = r0; r < r1; ++r) y[r - r0] = row_dot(w, r, x);
 }
 
 void dot_rows4(const float* w, size_t ldw, const float* x, size_t ldx, int n, int kc, float* acc) {
-  if (g_level == KernelLevel::avx512) return avx512::dot_rows4(w, ldw, x, ldx, n, kc, acc);
+  if (g_level >= KernelLevel::avx512) return avx512::dot_rows4(w, ldw, x, ldx, n, kc, acc);
   if (g_level == KernelLevel::avx2) return dot_rows4_avx2(w, ldw, x, ldx, n, kc, acc);
   dot_rows4_scalar(w, ldw, x, ldx, n, kc, acc);
 }

@@ -22,8 +22,10 @@ inline void expand_row(const Linear& w, int row, float* dst) { expand_row(w, row
 void dot_rows4(const float* w, size_t ldw, const float* x, size_t ldx, int n, int kc, float* acc);
 
 // Instruction sets of the kernels: the best the CPU has is used; tests and benchmarks may step
-// down to compare (set_kernel_level never goes above what the CPU supports).
-enum class KernelLevel { scalar, avx2, avx512 };
+// down to compare (set_kernel_level never goes above what the CPU supports). avx512_bf16 is
+// avx512 with FP4 decoding on bfloat16 dot products (forward_kernels_bf16dot.hpp).
+enum class KernelLevel { scalar, avx2, avx512, avx512_bf16 };
+inline constexpr KernelLevel kKernelLevels[] = {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512, KernelLevel::avx512_bf16};
 KernelLevel best_kernel_level();
 KernelLevel kernel_level();
 void set_kernel_level(KernelLevel level);

@@ -9,7 +9,7 @@ namespace dsv4::engine::avx512 {
 
 // y[r - r0] = row r . x for r in [r0, r1).
 void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, float* y);
-float row_dot_fp8(const Linear& w, int row, const float* x);
+void rows_dot_fp8(const Linear& w, int r0, int r1, const float* x, float* y);
 float row_dot_bf16(const Linear& w, int row, const float* x);
 
 // Columns [k0, k1) of a row into dst[0..k1-k0); k0 and k1 on scale-block edges (or k1 = in).

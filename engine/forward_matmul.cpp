@@ -10,94 +10,10 @@
 #pragma GCC diagnostic pop
 
 #include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <vector>
 
 namespace dsv4::engine {
 namespace {
-
-// A fixed set of workers that sleep between parallel_for calls; the calling thread works too.
-class Pool {
- public:
-  explicit Pool(int threads) {
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { work(); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
-    }
-    wake_.notify_all();
-    for (auto& t : workers_) t.join();
-  }
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
-
-  // The caller works too and waits only for workers that joined while chunks were left: on a
-  // busy machine a worker may wake long after the caller finished everything alone.
-  void run(size_t n, const std::function<void(size_t, size_t)>& fn) {
-    std::unique_lock<std::mutex> lock(mu_);
-    fn_ = &fn;
-    n_ = n;
-    chunk_ = std::max<size_t>(1, n / (static_cast<size_t>(size()) * 4));
-    next_ = 0;
-    open_ = true;
-    ++generation_;
-    lock.unlock();
-    wake_.notify_all();
-    drain();
-    lock.lock();
-    open_ = false;
-    done_.wait(lock, [this] { return active_ == 0; });
-    fn_ = nullptr;
-  }
-
- private:
-  void drain() {
-    for (;;) {
-      const size_t b = next_.fetch_add(chunk_);
-      if (b >= n_) return;
-      (*fn_)(b, std::min(n_, b + chunk_));
-    }
-  }
-  void work() {
-    uint64_t seen = 0;
-    for (;;) {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      if (!open_) continue;  // that call is over already
-      ++active_;
-      lock.unlock();
-      drain();
-      lock.lock();
-      if (--active_ == 0) done_.notify_one();
-    }
-  }
-
-  std::vector<std::thread> workers_;
-  std::mutex mu_;
-  std::condition_variable wake_, done_;
-  bool stop_ = false;
-  uint64_t generation_ = 0;
-  const std::function<void(size_t, size_t)>* fn_ = nullptr;
-  size_t n_ = 0, chunk_ = 1;
-  std::atomic<size_t> next_{0};
-  bool open_ = false;
-  int active_ = 0;
-};
-
-std::mutex g_pool_mu;
-std::unique_ptr<Pool> g_pool;
-
-Pool& pool() {
-  std::lock_guard<std::mutex> lock(g_pool_mu);
-  if (!g_pool) g_pool = std::make_unique<Pool>(std::max(1u, std::thread::hardware_concurrency()));
-  return *g_pool;
-}
 
 float dot_scalar(const float* a, const float* b, int n) {
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -133,20 +49,6 @@ const DotFn g_dot = g_avx2 ? dot_avx2 : dot_scalar;
 }  // namespace
 
 float dot(const float* a, const float* b, int n) { return g_dot(a, b, n); }
-
-void set_thread_count(int threads) {
-  std::lock_guard<std::mutex> lock(g_pool_mu);
-  g_pool = std::make_unique<Pool>(threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency()));
-}
-
-int thread_count() { return pool().size(); }
-
-void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn) {
-  if (n == 0) return;
-  Pool& p = pool();
-  if (n == 1 || p.size() == 1) return fn(0, n);
-  p.run(n, fn);
-}
 
 void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int row_end) {
   const int rows = row_end - row_begin;

@@ -2,9 +2,9 @@
 // y = W x for a batch of tokens, with W in its stored format. Rows of W are split over a thread
 // pool; each row is dequantized once and dotted with every token of the batch.
 #include <cstddef>
-#include <functional>
 
 #include "engine/quant.hpp"
+#include "engine/thread_pool.hpp"
 
 namespace dsv4::engine {
 
@@ -13,10 +13,5 @@ void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int
 inline void matmul(const Linear& w, const float* x, int n, float* y) { matmul(w, x, n, y, 0, w.out); }
 
 float dot(const float* a, const float* b, int n);
-
-// Runs fn(begin, end) over [0, n) split into contiguous parts, one per worker thread.
-void parallel_for(size_t n, const std::function<void(size_t, size_t)>& fn);
-void set_thread_count(int threads);  // 0 = hardware concurrency
-int thread_count();
 
 }  // namespace dsv4::engine

@@ -106,7 +106,7 @@ __attribute__((target("avx512f"))) double fma_loop_512(long iters) {
 // At the kernel level in use: 8 lanes for AVX2, 16 for AVX-512.
 Rate fma_peak_gflops() {
   if (kernel_level() < KernelLevel::avx2) return {};
-  const bool wide = kernel_level() == KernelLevel::avx512;
+  const bool wide = kernel_level() >= KernelLevel::avx512;
   const long iters = 20'000'000;
   const int threads = thread_count();
   Rate best;
@@ -199,9 +199,9 @@ std::filesystem::path default_model() {
 }
 
 KernelLevel parse_kernel_level(const std::string& name) {
-  for (KernelLevel l : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512})
+  for (KernelLevel l : kKernelLevels)
     if (name == kernel_level_name(l)) return l;
-  throw std::invalid_argument("--kernels '" + name + "' is not one of scalar, avx2, avx512");
+  throw std::invalid_argument("--kernels '" + name + "' is not one of scalar, avx2, avx512, avx512-bf16");
 }
 
 // Single-thread GB/s of the fused decode kernel on each stored format, per kernel level, best
@@ -250,7 +250,7 @@ int bench_engine_command(const std::vector<std::string>& args) {
     else throw std::invalid_argument("unexpected argument '" + args[i] + "'");
   }
   if (args.size() % 2) {
-    std::cerr << "usage: dsv4 bench engine [--model DIR] [--decode N] [--prefill N] [--threads N] [--kernels scalar|avx2|avx512]\n"
+    std::cerr << "usage: dsv4 bench engine [--model DIR] [--decode N] [--prefill N] [--threads N] [--kernels scalar|avx2|avx512|avx512-bf16]\n"
                  "Without --model: a synthesized DeepSeek-V4-Flash-shaped model (4 layers, 16 experts, FP4 experts),\n"
                  "made once in the temp folder. Otherwise any checkpoint, e.g. one from dsv4 model synth.\n";
     return 2;

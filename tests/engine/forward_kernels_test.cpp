@@ -14,20 +14,20 @@ using namespace dsv4::engine;
 namespace {
 
 // The fused kernel against expand-then-dot in double precision, at every kernel level the CPU has.
-void check_rows_at_level(const Linear& w);
-void check_rows(const Linear& w) {
-  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512}) {
+void check_rows_at_level(const Linear& w, float x_scale);
+void check_rows(const Linear& w, float x_scale = 1) {
+  for (KernelLevel level : kKernelLevels) {
     if (level > best_kernel_level()) continue;
     set_kernel_level(level);
     INFO("kernels " << kernel_level_name(level));
-    check_rows_at_level(w);
+    check_rows_at_level(w, x_scale);
   }
   set_kernel_level(best_kernel_level());
 }
 
-void check_rows_at_level(const Linear& w) {
+void check_rows_at_level(const Linear& w, float x_scale) {
   std::vector<float> x(w.in), row(w.in);
-  for (int k = 0; k < w.in; ++k) x[k] = std::sin(0.37f * k) + 0.1f;
+  for (int k = 0; k < w.in; ++k) x[k] = (std::sin(0.37f * k) + 0.1f) * x_scale;
   for (int r = 0; r < w.out; ++r) {
     w.dequantize_row(r, row.data());
     double want = 0, mag = 0;
@@ -52,6 +52,18 @@ TEST_CASE("kernels: fused dequantize-dot equals expanding the row, for every cas
   check_rows(load_linear(f32, "layers.1.attn.wq_b", 128, 32));             // F32
 }
 
+TEST_CASE("kernels: tiny activations keep their precision") {
+  // FP8 weights enter the products as 2^-120 times their value; activations of 1e-6 would put
+  // those products among float32's subnormals, where they keep only a few bits.
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  for (float x_scale : {1e-6f, 1e-12f}) {
+    INFO("activations scaled by " << x_scale);
+    check_rows(load_linear(ck, "layers.0.attn.wq_a", 160, 192), x_scale);
+    check_rows(load_linear(ck, "layers.0.ffn.experts.3.w2", 192, 160), x_scale);
+    check_rows(load_linear(ck, "embed", 512, 192), x_scale);
+  }
+}
+
 TEST_CASE("kernels: widths that are not multiples of the vector length") {
   dsv4::test::TempDir dir;
   std::string fp8;
@@ -74,7 +86,7 @@ TEST_CASE("kernels: widths that are not multiples of the vector length") {
 TEST_CASE("kernels: batched matmul over odd row and token counts and row ranges") {
   Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
   const Linear w = load_linear(ck, "layers.0.attn.wq_a", 160, 192);
-  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512})
+  for (KernelLevel level : kKernelLevels)
   for (int n : {1, 2, 3, 5}) {
     if (level > best_kernel_level()) continue;
     set_kernel_level(level);
@@ -174,7 +186,7 @@ TEST_CASE("kernels: matmul on awkward shapes against the scalar reference, at ev
                                  {"b.weight", "BF16", {b_out, b_in}, bf16}});
   Checkpoint ck = Checkpoint::open(dir.path());
   const Linear mats[] = {load_linear(ck, "f4", f4_out, f4_in), load_linear(ck, "f8", f8_out, f8_in), load_linear(ck, "b", b_out, b_in)};
-  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512}) {
+  for (KernelLevel level : kKernelLevels) {
     if (level > best_kernel_level()) continue;
     set_kernel_level(level);
     INFO("kernels " << kernel_level_name(level));

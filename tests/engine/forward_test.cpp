@@ -131,7 +131,7 @@ TEST_CASE("forward: the quantized case decodes within tolerance at every kernel 
   auto model = load_model(dir);
   const auto ids = read_golden_ids("case4_quantized_checkpoint");
   const auto golden = read_f32(dir + "/decode_logits.f32");
-  for (KernelLevel level : {KernelLevel::scalar, KernelLevel::avx2, KernelLevel::avx512}) {
+  for (KernelLevel level : kKernelLevels) {
     if (level > best_kernel_level()) continue;
     set_kernel_level(level);
     INFO("kernels " << kernel_level_name(level));
