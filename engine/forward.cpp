@@ -158,13 +158,23 @@ void hc_post(const Ctx& cx, float* X, int ntok, const Vec& y, const Vec& post, c
   }
 }
 
-// §7: feeds the chunk's tokens (normed block input xn [ntok, D]) to a compressor; complete windows
-// append entries to st.entries.
-void compress(const Ctx& cx, const Compressor& w, CompressorState& st, const Vec& xn, int ntok, int64_t p0) {
+// A compressor's two projections of the chunk's normed block input, K and G [ntok, width].
+struct Projected {
+  Vec k, g;
+};
+
+// Adds the products that fill `out` to `jobs` (run with the chunk's other projections of xn).
+void project(const Compressor& w, const Vec& xn, int ntok, Projected& out, std::vector<MatmulJob>& jobs) {
+  out.k.resize(static_cast<size_t>(ntok) * w.width());
+  out.g.resize(out.k.size());
+  jobs.push_back(rows_of(w.wkv, xn.data(), ntok, out.k.data()));
+  jobs.push_back(rows_of(w.wgate, xn.data(), ntok, out.g.data()));
+}
+
+// §7: feeds the chunk's tokens to a compressor; complete windows append entries to st.entries.
+void compress(const Ctx& cx, const Compressor& w, CompressorState& st, const Projected& kg, int ntok, int64_t p0) {
   const int m = w.ratio, dc = w.dim, width = w.width();
-  Vec K(static_cast<size_t>(ntok) * width), G(K.size());
-  matmul(w.wkv, xn.data(), ntok, K.data());
-  matmul(w.wgate, xn.data(), ntok, G.data());
+  const Vec &K = kg.k, &G = kg.g;
   for (int i = 0; i < ntok; ++i) {
     const int64_t p = p0 + i;
     const float* ape = w.ape.data() + static_cast<size_t>(p % m) * width;
@@ -206,14 +216,19 @@ void compress(const Ctx& cx, const Compressor& w, CompressorState& st, const Vec
   }
 }
 
+// The indexer's projections of the chunk: its compressor's, head weights w [ntok, nI] (both
+// from xn) and queries q [ntok, nI * c] (from the normed q-LoRA latent, a second round).
+struct IndexerInputs {
+  Projected kg;
+  Vec w, q;
+};
+
 // §8: the compressed entries each query of the chunk may see.
-std::vector<std::vector<int>> indexer_select(const Ctx& cx, const Indexer& ix, LayerState& st, const Vec& xn,
-                                             const Vec& qr, int ntok, int64_t p0) {
+std::vector<std::vector<int>> indexer_select(const Ctx& cx, const Indexer& ix, LayerState& st, IndexerInputs& in,
+                                             int ntok, int64_t p0) {
   const int nI = cx.c.index_heads, c = cx.c.index_head_dim;
-  compress(cx, ix.compressor, st.index_compressor, xn, ntok, p0);
-  Vec q(static_cast<size_t>(ntok) * nI * c), w(static_cast<size_t>(ntok) * nI);
-  matmul(ix.wq_b, qr.data(), ntok, q.data());
-  matmul(ix.weights_proj, xn.data(), ntok, w.data());
+  compress(cx, ix.compressor, st.index_compressor, in.kg, ntok, p0);
+  Vec &q = in.q, &w = in.w;
   const float wscale = 1.0f / std::sqrt(static_cast<float>(c)) / std::sqrt(static_cast<float>(nI));
   std::vector<std::vector<int>> picks(ntok);
   const float* keys = st.index_compressor.entries.data();
@@ -246,19 +261,32 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
   const ModelConfig& c = cx.c;
   const int H = c.num_heads, d = c.head_dim, D = c.hidden_size, W = c.sliding_window;
   const Rope& rope = cx.rope(a.ratio);
-  Vec qr(static_cast<size_t>(ntok) * c.q_lora_rank);
-  matmul(a.wq_a, xn.data(), ntok, qr.data());
+  // Every projection of the block input in one round, then those of the q latent in a second.
+  Vec qr(static_cast<size_t>(ntok) * c.q_lora_rank), kv(static_cast<size_t>(ntok) * d);
+  Projected kg;
+  IndexerInputs ix;
+  std::vector<MatmulJob> jobs = {rows_of(a.wq_a, xn.data(), ntok, qr.data()), rows_of(a.wkv, xn.data(), ntok, kv.data())};
+  if (a.ratio) project(*a.compressor, xn, ntok, kg, jobs);
+  if (a.ratio == 4) {
+    project(a.indexer->compressor, xn, ntok, ix.kg, jobs);
+    ix.w.resize(static_cast<size_t>(ntok) * c.index_heads);
+    jobs.push_back(rows_of(a.indexer->weights_proj, xn.data(), ntok, ix.w.data()));
+  }
+  matmul_many(jobs);
   rms_norm_rows(qr, c.q_lora_rank, a.q_norm, cx.eps);
   Vec q(static_cast<size_t>(ntok) * H * d);
-  matmul(a.wq_b, qr.data(), ntok, q.data());
+  jobs = {rows_of(a.wq_b, qr.data(), ntok, q.data())};
+  if (a.ratio == 4) {
+    ix.q.resize(static_cast<size_t>(ntok) * c.index_heads * c.index_head_dim);
+    jobs.push_back(rows_of(a.indexer->wq_b, qr.data(), ntok, ix.q.data()));
+  }
+  matmul_many(jobs);
   for (int t = 0; t < ntok; ++t)
     for (int h = 0; h < H; ++h) {
       float* qh = q.data() + (static_cast<size_t>(t) * H + h) * d;
       rms_norm(qh, d, nullptr, cx.eps);
       rope.apply(qh, d, p0 + t);
     }
-  Vec kv(static_cast<size_t>(ntok) * d);
-  matmul(a.wkv, xn.data(), ntok, kv.data());
   rms_norm_rows(kv, d, a.kv_norm, cx.eps);
   for (int t = 0; t < ntok; ++t) rope.apply(kv.data() + static_cast<size_t>(t) * d, d, p0 + t);
 
@@ -272,8 +300,8 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
     std::copy_n(kv.begin() + (p - p0) * d, d, st.window.begin() + (p % W) * d);
 
   std::vector<std::vector<int>> picks;
-  if (a.ratio) compress(cx, *a.compressor, st.compressor, xn, ntok, p0);
-  if (a.ratio == 4) picks = indexer_select(cx, *a.indexer, st, xn, qr, ntok, p0);
+  if (a.ratio) compress(cx, *a.compressor, st.compressor, kg, ntok, p0);
+  if (a.ratio == 4) picks = indexer_select(cx, *a.indexer, st, ix, ntok, p0);
   const float* entries = st.compressor.entries.data();
 
   Vec o(static_cast<size_t>(ntok) * H * d);
@@ -309,38 +337,63 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
   if (picks_out) *picks_out = std::move(picks);
 
   // Grouped low-rank output projection.
+  // Group g's rows of wo_a read group g's slice of every head output: gathered per group.
   const int G = c.o_groups, R = c.o_lora_rank, gw = H * d / G;
-  Vec og(static_cast<size_t>(ntok) * gw), ug(static_cast<size_t>(ntok) * R), u(static_cast<size_t>(ntok) * G * R);
+  std::vector<Vec> og(G, Vec(static_cast<size_t>(ntok) * gw)), ug(G, Vec(static_cast<size_t>(ntok) * R));
+  jobs.clear();
   for (int g = 0; g < G; ++g) {
     for (int t = 0; t < ntok; ++t)
-      std::copy_n(o.begin() + static_cast<size_t>(t) * H * d + static_cast<size_t>(g) * gw, gw, og.begin() + static_cast<size_t>(t) * gw);
-    matmul(a.wo_a, og.data(), ntok, ug.data(), g * R, (g + 1) * R);
-    for (int t = 0; t < ntok; ++t)
-      std::copy_n(ug.begin() + static_cast<size_t>(t) * R, R, u.begin() + static_cast<size_t>(t) * G * R + static_cast<size_t>(g) * R);
+      std::copy_n(o.begin() + static_cast<size_t>(t) * H * d + static_cast<size_t>(g) * gw, gw, og[g].begin() + static_cast<size_t>(t) * gw);
+    jobs.push_back({&a.wo_a, og[g].data(), ntok, ug[g].data(), g * R, (g + 1) * R});
   }
+  matmul_many(jobs);
+  Vec u(static_cast<size_t>(ntok) * G * R);
+  for (int g = 0; g < G; ++g)
+    for (int t = 0; t < ntok; ++t)
+      std::copy_n(ug[g].begin() + static_cast<size_t>(t) * R, R, u.begin() + static_cast<size_t>(t) * G * R + static_cast<size_t>(g) * R);
   Vec out(static_cast<size_t>(ntok) * D);
   matmul(a.wo_b, u.data(), ntok, out.data());
   return out;
 }
 
-// Clamped SwiGLU expert on the rows of x [rows, D]; returns [rows, D].
-Vec run_expert(const Ctx& cx, const Expert& e, const Vec& x, int rows) {
+// One expert's share of the chunk: the rows of xn routed to it, and their weights.
+struct ExpertWork {
+  const Expert* e;
+  Vec x;                                       // [rows, D] (the shared expert: all of xn)
+  std::vector<std::pair<int, float>> targets;  // (token, weight); empty for the shared expert
+  Vec a, b, y;
+};
+
+// Clamped SwiGLU of every expert at once: the w1/w3 products of all of them in one round, the
+// w2 products in a second (when decoding, two hand-offs to the workers instead of three per
+// expert).
+void run_experts(const Ctx& cx, std::vector<ExpertWork>& work) {
   const int I = cx.c.moe_intermediate, D = cx.c.hidden_size;
   const float limit = static_cast<float>(cx.c.swiglu_limit);
-  Vec a(static_cast<size_t>(rows) * I), b(a.size());
-  matmul(e.w1, x.data(), rows, a.data());
-  matmul(e.w3, x.data(), rows, b.data());
-  for (size_t i = 0; i < a.size(); ++i) {
-    float u = a[i], v = b[i];
-    if (limit > 0) {
-      u = std::min(u, limit);
-      v = std::clamp(v, -limit, limit);
-    }
-    a[i] = u / (1 + std::exp(-u)) * v;
+  std::vector<MatmulJob> jobs;
+  for (ExpertWork& w : work) {
+    const int n = static_cast<int>(w.x.size() / D);
+    w.a.resize(static_cast<size_t>(n) * I);
+    w.b.resize(w.a.size());
+    jobs.push_back(rows_of(w.e->w1, w.x.data(), n, w.a.data()));
+    jobs.push_back(rows_of(w.e->w3, w.x.data(), n, w.b.data()));
   }
-  Vec y(static_cast<size_t>(rows) * D);
-  matmul(e.w2, a.data(), rows, y.data());
-  return y;
+  matmul_many(jobs);
+  jobs.clear();
+  for (ExpertWork& w : work) {
+    for (size_t i = 0; i < w.a.size(); ++i) {
+      float u = w.a[i], v = w.b[i];
+      if (limit > 0) {
+        u = std::min(u, limit);
+        v = std::clamp(v, -limit, limit);
+      }
+      w.a[i] = u / (1 + std::exp(-u)) * v;
+    }
+    const int n = static_cast<int>(w.x.size() / D);
+    w.y.resize(static_cast<size_t>(n) * D);
+    jobs.push_back(rows_of(w.e->w2, w.a.data(), n, w.y.data()));
+  }
+  matmul_many(jobs);
 }
 
 // §9: returns [ntok, D].
@@ -372,17 +425,26 @@ Vec moe(const Ctx& cx, const MoeWeights& mw, const Vec& xn, const int32_t* ids, 
     for (int e : sel) sum += s[e];
     for (int e : sel) routed[e].push_back({t, s[e] / sum * static_cast<float>(c.routed_scaling)});
   }
-  Vec out = run_expert(cx, mw.shared, xn, ntok);
+  std::vector<ExpertWork> work(1);
+  work[0].e = &mw.shared;
+  work[0].x = xn;
   for (int e = 0; e < E; ++e) {
     if (routed[e].empty()) continue;
-    const int rows = static_cast<int>(routed[e].size());
-    Vec x(static_cast<size_t>(rows) * D);
-    for (int r = 0; r < rows; ++r) std::copy_n(xn.begin() + static_cast<size_t>(routed[e][r].first) * D, D, x.begin() + static_cast<size_t>(r) * D);
-    Vec y = run_expert(cx, mw.experts[e], x, rows);
-    for (int r = 0; r < rows; ++r) {
-      float* o = out.data() + static_cast<size_t>(routed[e][r].first) * D;
-      const float wgt = routed[e][r].second;
-      for (int i = 0; i < D; ++i) o[i] += wgt * y[static_cast<size_t>(r) * D + i];
+    ExpertWork& w = work.emplace_back();
+    w.e = &mw.experts[e];
+    w.targets = std::move(routed[e]);
+    w.x.resize(w.targets.size() * D);
+    for (size_t r = 0; r < w.targets.size(); ++r)
+      std::copy_n(xn.begin() + static_cast<size_t>(w.targets[r].first) * D, D, w.x.begin() + r * D);
+  }
+  run_experts(cx, work);
+  Vec out = std::move(work[0].y);
+  for (size_t i = 1; i < work.size(); ++i) {
+    const ExpertWork& w = work[i];
+    for (size_t r = 0; r < w.targets.size(); ++r) {
+      float* o = out.data() + static_cast<size_t>(w.targets[r].first) * D;
+      const float wgt = w.targets[r].second;
+      for (int k = 0; k < D; ++k) o[k] += wgt * w.y[r * D + k];
     }
   }
   return out;

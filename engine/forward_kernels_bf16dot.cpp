@@ -19,6 +19,7 @@ namespace {
 // Decoding streams each row once: the kernel asks for the weights this far ahead (bytes, into
 // the next rows near a row's end), which kept more misses in flight than 1 or 2 KiB did.
 constexpr int kPrefetchAhead = 4096;
+constexpr int kScaleRowsAhead = 4;
 
 // code -> bfloat16 bits of its e2m1 value; vpermw reads the low five bits of an index word, so
 // the table repeats after 16 and a word holding a whole code byte looks up its low nibble.
@@ -103,6 +104,10 @@ DSV4_BF16DOT void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, 
   for (int row = r0; row < r1; ++row) {
     const uint8_t* p = w.data + static_cast<size_t>(row) * row_bytes;
     const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
+    // The scales are a second stream, a row's worth (in / 32 bytes) at each row's start: asked
+    // for rows ahead, as the codes are.
+    for (int b = 0; b < groups; b += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(s) + static_cast<size_t>(kScaleRowsAhead) * w.scale_cols + b, _MM_HINT_T0);
     int g = 0;
     for (; g + 16 <= groups; g += 16) e8m0x16(s + g, scales.data() + g);
     for (; g < groups; ++g) scales[g] = e8m0_to_float(s[g]);

@@ -89,4 +89,29 @@ void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int
   parallel_for(groups, blocked);
 }
 
+MatmulJob rows_of(const Linear& w, const float* x, int n, float* y) { return {&w, x, n, y, 0, w.out}; }
+
+void matmul_many(const std::vector<MatmulJob>& jobs) {
+  std::vector<const MatmulJob*> single;
+  std::vector<size_t> first{0};  // first[i]: where single[i]'s rows start in the joint row range
+  for (const MatmulJob& j : jobs) {
+    if (j.n != 1) {
+      matmul(*j.w, j.x, j.n, j.y, j.row_begin, j.row_end);
+      continue;
+    }
+    single.push_back(&j);
+    first.push_back(first.back() + static_cast<size_t>(j.row_end - j.row_begin));
+  }
+  parallel_for(first.back(), [&](size_t b, size_t e) {
+    size_t i = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), b) - first.begin()) - 1;
+    for (; b < e; ++i) {
+      const size_t stop = std::min(e, first[i + 1]);
+      const MatmulJob& j = *single[i];
+      const int r0 = j.row_begin + static_cast<int>(b - first[i]), r1 = j.row_begin + static_cast<int>(stop - first[i]);
+      rows_dot(*j.w, r0, r1, j.x, j.y + (r0 - j.row_begin));
+      b = stop;
+    }
+  });
+}
+
 }  // namespace dsv4::engine

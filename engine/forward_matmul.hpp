@@ -2,6 +2,7 @@
 // y = W x for a batch of tokens, with W in its stored format. Rows of W are split over a thread
 // pool; each row is dequantized once and dotted with every token of the batch.
 #include <cstddef>
+#include <vector>
 
 #include "engine/quant.hpp"
 #include "engine/thread_pool.hpp"
@@ -11,6 +12,21 @@ namespace dsv4::engine {
 // x: [n, w.in] row-major; y: [n, row_end - row_begin]. Rows [row_begin, row_end) of W.
 void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int row_end);
 inline void matmul(const Linear& w, const float* x, int n, float* y) { matmul(w, x, n, y, 0, w.out); }
+
+// One product of a batch: y = W x for n tokens, rows [row_begin, row_end) of W.
+struct MatmulJob {
+  const Linear* w;
+  const float* x;  // [n, w->in]
+  int n;
+  float* y;  // [n, row_end - row_begin]
+  int row_begin, row_end;
+};
+MatmulJob rows_of(const Linear& w, const float* x, int n, float* y);  // all of W's rows
+
+// Runs independent products. The single-token ones (decoding) share one parallel loop over
+// their rows: a token's many small products (experts, projections of one input) then cost one
+// hand-off to the workers instead of one each, and no thread idles at each product's end.
+void matmul_many(const std::vector<MatmulJob>& jobs);
 
 float dot(const float* a, const float* b, int n);
 

@@ -213,3 +213,39 @@ TEST_CASE("kernels: rows_dot over a row range equals row_dot row by row") {
     }
   }
 }
+
+TEST_CASE("kernels: matmul_many equals each product run alone") {
+  // Single-token jobs share one parallel loop whose chunks cross from one job into the next;
+  // the batched job runs on its own. Row ranges, an empty range, and mixed formats.
+  Checkpoint ck = Checkpoint::open(dsv4::test::golden_v4_dir("case4_quantized_checkpoint"));
+  const Linear fp8 = load_linear(ck, "layers.0.attn.wq_a", 160, 192);
+  const Linear fp4 = load_linear(ck, "layers.0.ffn.experts.3.w2", 192, 160);
+  const Linear bf16 = load_linear(ck, "embed", 512, 192);
+  std::vector<float> x(3 * 192);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(0.3f * i);
+  struct Case {
+    const Linear* w;
+    int n, b, e;
+  };
+  const Case cases[] = {{&fp8, 1, 0, 160}, {&fp4, 1, 5, 190}, {&bf16, 1, 7, 7}, {&bf16, 1, 100, 512}, {&fp8, 3, 1, 159}, {&fp4, 1, 0, 1}};
+  for (int threads : {1, 2, 3}) {
+    set_thread_count(threads);
+    std::vector<std::vector<float>> got, want;
+    std::vector<MatmulJob> jobs;
+    for (const Case& c : cases) {
+      got.emplace_back(static_cast<size_t>(c.n) * (c.e - c.b), NAN);
+      want.emplace_back(got.back().size(), NAN);
+    }
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      const Case& c = cases[i];
+      jobs.push_back({c.w, x.data(), c.n, got[i].data(), c.b, c.e});
+      matmul(*c.w, x.data(), c.n, want[i].data(), c.b, c.e);
+    }
+    matmul_many(jobs);
+    for (size_t i = 0; i < std::size(cases); ++i) {
+      INFO("threads " << threads << " job " << i);
+      REQUIRE(std::memcmp(got[i].data(), want[i].data(), got[i].size() * 4) == 0);
+    }
+  }
+  set_thread_count(0);
+}
