@@ -328,7 +328,7 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
       for (size_t j = 0; j < keys.size(); ++j) {
         const float pj = std::exp(logit[j] - mx);
         z += pj;
-        for (int i = 0; i < d; ++i) oh[i] += pj * keys[j][i];
+        axpy(pj, keys[j], oh, d);
       }
       for (int i = 0; i < d; ++i) oh[i] /= z;
       rope.apply(oh, d, pos, -1);

@@ -42,13 +42,27 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
   return t;
 }
 
+void axpy_scalar(float a, const float* x, float* y, int n) {
+  for (int k = 0; k < n; ++k) y[k] += a * x[k];
+}
+
+__attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, float* y, int n) {
+  const __m256 av = _mm256_set1_ps(a);
+  int k = 0;
+  for (; k + 8 <= n; k += 8) _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
+  for (; k < n; ++k) y[k] += a * x[k];
+}
+
 using DotFn = float (*)(const float*, const float*, int);
+using AxpyFn = void (*)(float, const float*, float*, int);
 const bool g_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 const DotFn g_dot = g_avx2 ? dot_avx2 : dot_scalar;
+const AxpyFn g_axpy = g_avx2 ? axpy_avx2 : axpy_scalar;
 
 }  // namespace
 
 float dot(const float* a, const float* b, int n) { return g_dot(a, b, n); }
+void axpy(float a, const float* x, float* y, int n) { g_axpy(a, x, y, n); }
 
 void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int row_end) {
   const int rows = row_end - row_begin;

@@ -29,5 +29,6 @@ MatmulJob rows_of(const Linear& w, const float* x, int n, float* y);  // all of 
 void matmul_many(const std::vector<MatmulJob>& jobs);
 
 float dot(const float* a, const float* b, int n);
+void axpy(float a, const float* x, float* y, int n);  // y += a x
 
 }  // namespace dsv4::engine
