@@ -232,26 +232,36 @@ std::vector<std::vector<int>> indexer_select(const Ctx& cx, const Indexer& ix, L
   const float wscale = 1.0f / std::sqrt(static_cast<float>(c)) / std::sqrt(static_cast<float>(nI));
   std::vector<std::vector<int>> picks(ntok);
   const float* keys = st.index_compressor.entries.data();
-  parallel_for(ntok, [&](size_t b, size_t e) {
-    std::vector<std::pair<float, int>> scored;
-    for (size_t t = b; t < e; ++t) {
-      const int64_t pos = p0 + t;
-      const int valid = static_cast<int>((pos + 1) / 4);
-      float* qt = q.data() + t * nI * c;
-      for (int h = 0; h < nI; ++h) cx.compress_rope.apply(qt + h * c, c, pos);
-      scored.clear();
-      for (int s = 0; s < valid; ++s) {
-        float score = 0;
-        for (int h = 0; h < nI; ++h)
-          score += w[t * nI + h] * wscale * std::max(0.0f, dot(qt + h * c, keys + static_cast<size_t>(s) * c, c));
-        scored.push_back({score, s});
+  // Token by token, the entries split over the threads (decoding scores them all for its one
+  // token); each block of entries meets all heads in one blocked product.
+  constexpr int kBlock = 64;
+  std::vector<float> score;
+  std::vector<std::pair<float, int>> scored;
+  for (int t = 0; t < ntok; ++t) {
+    const int64_t pos = p0 + t;
+    const int valid = static_cast<int>((pos + 1) / 4);
+    float* qt = q.data() + static_cast<size_t>(t) * nI * c;
+    for (int h = 0; h < nI; ++h) cx.compress_rope.apply(qt + h * c, c, pos);
+    score.resize(valid);
+    parallel_for((static_cast<size_t>(valid) + kBlock - 1) / kBlock, [&](size_t b, size_t e) {
+      thread_local Vec dots;
+      const int s0 = static_cast<int>(b) * kBlock, s1 = std::min(valid, static_cast<int>(e) * kBlock);
+      dots.resize(static_cast<size_t>(s1 - s0) * nI);
+      dot_products(keys + static_cast<size_t>(s0) * c, c, s1 - s0, qt, c, nI, c, dots.data());
+      for (int s = s0; s < s1; ++s) {
+        const float* ds = dots.data() + static_cast<size_t>(s - s0) * nI;
+        float sc = 0;
+        for (int h = 0; h < nI; ++h) sc += w[static_cast<size_t>(t) * nI + h] * wscale * std::max(0.0f, ds[h]);
+        score[s] = sc;
       }
-      const int k = std::min(cx.c.index_topk, valid);
-      std::partial_sort(scored.begin(), scored.begin() + k, scored.end(),
-                        [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
-      for (int i = 0; i < k; ++i) picks[t].push_back(scored[i].second);
-    }
-  });
+    });
+    scored.clear();
+    for (int s = 0; s < valid; ++s) scored.push_back({score[s], s});
+    const int k = std::min(cx.c.index_topk, valid);
+    std::partial_sort(scored.begin(), scored.begin() + k, scored.end(),
+                      [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+    for (int i = 0; i < k; ++i) picks[t].push_back(scored[i].second);
+  }
   return picks;
 }
 
@@ -306,34 +316,54 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
 
   Vec o(static_cast<size_t>(ntok) * H * d);
   const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  parallel_for(static_cast<size_t>(ntok) * H, [&](size_t b, size_t e) {
-    std::vector<const float*> keys;
-    Vec logit;
-    for (size_t th = b; th < e; ++th) {
-      const int t = static_cast<int>(th / H), h = static_cast<int>(th % H);
-      const int64_t pos = p0 + t;
-      keys.clear();
-      for (int64_t p = std::max<int64_t>(0, pos - W + 1); p <= pos; ++p) keys.push_back(win.data() + (p - lo) * d);
-      if (a.ratio == 128)
-        for (int64_t w = 0; w < (pos + 1) / 128; ++w) keys.push_back(entries + w * d);
-      if (a.ratio == 4)
-        for (int w : picks[t]) keys.push_back(entries + static_cast<size_t>(w) * d);
-      const float* qh = q.data() + th * d;
-      logit.resize(keys.size());
-      float mx = a.sink[h];
-      for (size_t j = 0; j < keys.size(); ++j) mx = std::max(mx, logit[j] = dot(qh, keys[j], d) * scale);
-      float z = std::exp(a.sink[h] - mx);
-      float* oh = o.data() + th * d;
-      std::fill(oh, oh + d, 0.0f);
-      for (size_t j = 0; j < keys.size(); ++j) {
-        const float pj = std::exp(logit[j] - mx);
-        z += pj;
-        axpy(pj, keys[j], oh, d);
+  // Token by token: the heads share one set of keys (a single kv head), so scores and weighted
+  // sums are two blocked products, keys x heads and dims x heads, split over the threads.
+  constexpr int kBlock = 32;
+  auto blocks = [](int n) { return (static_cast<size_t>(n) + kBlock - 1) / kBlock; };
+  std::vector<const float*> keys;
+  Vec K, KT, S, P, OT;
+  std::vector<float> z(H);
+  for (int t = 0; t < ntok; ++t) {
+    const int64_t pos = p0 + t;
+    keys.clear();
+    for (int64_t p = std::max<int64_t>(0, pos - W + 1); p <= pos; ++p) keys.push_back(win.data() + (p - lo) * d);
+    if (a.ratio == 128)
+      for (int64_t w = 0; w < (pos + 1) / 128; ++w) keys.push_back(entries + w * d);
+    if (a.ratio == 4)
+      for (int w : picks[t]) keys.push_back(entries + static_cast<size_t>(w) * d);
+    const int nk = static_cast<int>(keys.size());
+    const float* qt = q.data() + static_cast<size_t>(t) * H * d;
+    K.resize(static_cast<size_t>(nk) * d);
+    S.resize(static_cast<size_t>(nk) * H);
+    parallel_for(blocks(nk), [&](size_t b, size_t e) {  // S[j][h] = k_j . q_h
+      const int j0 = static_cast<int>(b) * kBlock, j1 = std::min(nk, static_cast<int>(e) * kBlock);
+      for (int j = j0; j < j1; ++j) std::copy_n(keys[j], d, K.begin() + static_cast<size_t>(j) * d);
+      dot_products(K.data() + static_cast<size_t>(j0) * d, d, j1 - j0, qt, d, H, d, S.data() + static_cast<size_t>(j0) * H);
+    });
+    P.resize(static_cast<size_t>(H) * nk);
+    parallel_for(H, [&](size_t b, size_t e) {  // softmax with the head's sink: P[h][j], z[h]
+      for (size_t h = b; h < e; ++h) {
+        float mx = a.sink[h];
+        for (int j = 0; j < nk; ++j) mx = std::max(mx, S[static_cast<size_t>(j) * H + h] * scale);
+        float sum = std::exp(a.sink[h] - mx);
+        for (int j = 0; j < nk; ++j) sum += P[h * nk + j] = std::exp(S[static_cast<size_t>(j) * H + h] * scale - mx);
+        z[h] = sum;
       }
-      for (int i = 0; i < d; ++i) oh[i] /= z;
+    });
+    KT.resize(static_cast<size_t>(d) * nk);
+    OT.resize(static_cast<size_t>(d) * H);
+    parallel_for(blocks(d), [&](size_t b, size_t e) {  // OT[i][h] = sum_j K[j][i] P[h][j]
+      const int i0 = static_cast<int>(b) * kBlock, i1 = std::min(d, static_cast<int>(e) * kBlock);
+      for (int j = 0; j < nk; ++j)
+        for (int i = i0; i < i1; ++i) KT[static_cast<size_t>(i) * nk + j] = K[static_cast<size_t>(j) * d + i];
+      dot_products(KT.data() + static_cast<size_t>(i0) * nk, nk, i1 - i0, P.data(), nk, H, nk, OT.data() + static_cast<size_t>(i0) * H);
+    });
+    for (int h = 0; h < H; ++h) {
+      float* oh = o.data() + (static_cast<size_t>(t) * H + h) * d;
+      for (int i = 0; i < d; ++i) oh[i] = OT[static_cast<size_t>(i) * H + h] / z[h];
       rope.apply(oh, d, pos, -1);
     }
-  });
+  }
   if (picks_out) *picks_out = std::move(picks);
 
   // Grouped low-rank output projection.

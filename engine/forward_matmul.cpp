@@ -42,27 +42,13 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
   return t;
 }
 
-void axpy_scalar(float a, const float* x, float* y, int n) {
-  for (int k = 0; k < n; ++k) y[k] += a * x[k];
-}
-
-__attribute__((target("avx2,fma"))) void axpy_avx2(float a, const float* x, float* y, int n) {
-  const __m256 av = _mm256_set1_ps(a);
-  int k = 0;
-  for (; k + 8 <= n; k += 8) _mm256_storeu_ps(y + k, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + k), _mm256_loadu_ps(y + k)));
-  for (; k < n; ++k) y[k] += a * x[k];
-}
-
 using DotFn = float (*)(const float*, const float*, int);
-using AxpyFn = void (*)(float, const float*, float*, int);
 const bool g_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 const DotFn g_dot = g_avx2 ? dot_avx2 : dot_scalar;
-const AxpyFn g_axpy = g_avx2 ? axpy_avx2 : axpy_scalar;
 
 }  // namespace
 
 float dot(const float* a, const float* b, int n) { return g_dot(a, b, n); }
-void axpy(float a, const float* x, float* y, int n) { g_axpy(a, x, y, n); }
 
 void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int row_end) {
   const int rows = row_end - row_begin;
@@ -101,6 +87,26 @@ void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int
   if (n == 1) return tiny ? fused(0, rows) : parallel_for(rows, fused);
   if (tiny) return blocked(0, groups);
   parallel_for(groups, blocked);
+}
+
+void dot_products(const float* a, size_t lda, int m, const float* b, size_t ldb, int n, int k, float* c) {
+  thread_local std::vector<float> acc, pad;
+  acc.resize(static_cast<size_t>(4) * n);
+  for (int i0 = 0; i0 < m; i0 += 4) {
+    const int rows = std::min(4, m - i0);
+    const float* block = a + static_cast<size_t>(i0) * lda;
+    size_t ld = lda;
+    if (rows < 4) {  // the kernel reads 4 rows: a short last group repeats its last row
+      pad.resize(static_cast<size_t>(4) * k);
+      for (int i = 0; i < 4; ++i) std::copy_n(block + static_cast<size_t>(std::min(i, rows - 1)) * lda, k, pad.begin() + static_cast<size_t>(i) * k);
+      block = pad.data();
+      ld = static_cast<size_t>(k);
+    }
+    std::fill(acc.begin(), acc.end(), 0.0f);
+    dot_rows4(block, ld, b, ldb, n, k, acc.data());
+    for (int i = 0; i < rows; ++i)
+      for (int t = 0; t < n; ++t) c[static_cast<size_t>(i0 + i) * n + t] = acc[static_cast<size_t>(t) * 4 + i];
+  }
 }
 
 MatmulJob rows_of(const Linear& w, const float* x, int n, float* y) { return {&w, x, n, y, 0, w.out}; }

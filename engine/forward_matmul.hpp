@@ -28,7 +28,11 @@ MatmulJob rows_of(const Linear& w, const float* x, int n, float* y);  // all of 
 // hand-off to the workers instead of one each, and no thread idles at each product's end.
 void matmul_many(const std::vector<MatmulJob>& jobs);
 
+// c[i * n + j] = a_i . b_j for m rows a_i (stride lda) and n rows b_j (stride ldb), each k long,
+// on the prefill's register-blocked kernel: attention's and the indexer's scores and weighted
+// sums. Runs on the calling thread (callers split m).
+void dot_products(const float* a, size_t lda, int m, const float* b, size_t ldb, int n, int k, float* c);
+
 float dot(const float* a, const float* b, int n);
-void axpy(float a, const float* x, float* y, int n);  // y += a x
 
 }  // namespace dsv4::engine

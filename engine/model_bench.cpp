@@ -236,6 +236,36 @@ void kernel_table(const ModelWeights& m) {
   std::cout << "\n";
 }
 
+// The decode state after `pos` tokens (a multiple of 128, so no window is half compressed),
+// with random unit-RMS keys in place of a real prompt's: what decoding reads and scores at that
+// context length, without a prefill of that many tokens first.
+DecodeState long_context_state(const ModelConfig& c, int64_t pos) {
+  DecodeState st = empty_state(c);
+  st.pos = pos;
+  uint32_t seed = 12345;
+  auto fill = [&](std::vector<float>& v, size_t n) {
+    v.reserve(n + n / 8);  // as a grown vector has room: appending must not copy it all now
+    v.resize(n);
+    for (float& f : v) f = static_cast<float>(static_cast<int32_t>(seed = seed * 1664525u + 1013904223u)) * 0x1p-31f * 1.7f;
+  };
+  auto compressor = [&](CompressorState& cs, int ratio, int dim) {
+    // Ratio 4 keeps the last window's rows for the next one's overlapping half.
+    const int pending = ratio == 4 ? 4 : 0, width = ratio == 4 ? 2 * dim : dim;
+    cs.first_pos = pos - pending;
+    fill(cs.k, static_cast<size_t>(pending) * width);
+    fill(cs.g, static_cast<size_t>(pending) * width);
+    fill(cs.entries, static_cast<size_t>(pos / ratio) * dim);
+  };
+  for (int l = 0; l < c.num_layers; ++l) {
+    LayerState& L = st.layers[l];
+    fill(L.window, static_cast<size_t>(c.sliding_window) * c.head_dim);
+    const int ratio = c.compress_ratio(l);
+    if (ratio) compressor(L.compressor, ratio, c.head_dim);
+    if (ratio == 4) compressor(L.index_compressor, 4, c.index_head_dim);
+  }
+  return st;
+}
+
 }  // namespace
 
 int bench_engine_command(const std::vector<std::string>& args) {
@@ -329,6 +359,18 @@ int bench_engine_command(const std::vector<std::string>& args) {
             << 100 * *std::max_element(ratios.begin(), ratios.end()) << "%, best bandwidth " << bw.value << " GB/s); CPUs used " << decode_cpu / decode_s
             << " of " << thread_count() << ", per CPU-second " << 100 * median(per_cpu_ratios) << "% of the bandwidth's\n";
   std::cout << "decode state: " << kv_before / 1e6 << " MB after prefill, " << state_bytes(st) / 1e6 << " MB after decode\n";
+  // Long contexts: attention and the lightning indexer's scoring grow with the context while
+  // the weights read per token do not.
+  for (int64_t context : {int64_t{16384}, int64_t{65536}}) {
+    DecodeState lc = long_context_state(c, context);
+    next = argmax(forward(*model, lc, {next}).logits.data(), c.vocab_size);  // untimed
+    const int n = 8;
+    t = Clock::now();
+    for (int i = 0; i < n; ++i) next = argmax(forward(*model, lc, {next}).logits.data(), c.vocab_size);
+    const double s = seconds_since(t);
+    std::cout << "decode at " << context << " tokens of context: " << n / s << " tok/s (" << 1e3 * s / n << " ms a token; decode state "
+              << state_bytes(lc) / 1e6 << " MB)\n";
+  }
   // Per token per layer: CSA keeps d + c floats every 4 tokens, HCA d floats every 128; the
   // window is a fixed W x d ring. Measured: growth of the emitted entries over the whole run.
   auto entry_bytes = [](const LayerState& L) { return 4.0 * (L.compressor.entries.size() + L.index_compressor.entries.size()); };

@@ -249,3 +249,28 @@ TEST_CASE("kernels: matmul_many equals each product run alone") {
   }
   set_thread_count(0);
 }
+
+TEST_CASE("kernels: dot_products of row sets, for row counts off the 4-row block, at every level") {
+  for (KernelLevel level : kKernelLevels) {
+    if (level > best_kernel_level()) continue;
+    set_kernel_level(level);
+    for (const auto& [m, n, k] : {std::tuple{1, 1, 1}, {7, 5, 37}, {9, 64, 128}, {33, 3, 640}}) {
+      const size_t lda = k + 3, ldb = k + 1;  // strides wider than the rows
+      std::vector<float> a(m * lda), b(n * ldb), c(static_cast<size_t>(m) * n, NAN);
+      for (size_t i = 0; i < a.size(); ++i) a[i] = std::sin(0.7f * i);
+      for (size_t i = 0; i < b.size(); ++i) b[i] = std::cos(0.3f * i);
+      dot_products(a.data(), lda, m, b.data(), ldb, n, k, c.data());
+      for (int i = 0; i < m; ++i)
+        for (int j = 0; j < n; ++j) {
+          double want = 0, mag = 0;
+          for (int x = 0; x < k; ++x) {
+            want += static_cast<double>(a[i * lda + x]) * b[j * ldb + x];
+            mag += std::fabs(static_cast<double>(a[i * lda + x]) * b[j * ldb + x]);
+          }
+          INFO("kernels " << kernel_level_name(level) << " m " << m << " n " << n << " k " << k << " at " << i << ", " << j);
+          REQUIRE(std::fabs(c[static_cast<size_t>(i) * n + j] - want) <= 1e-5 * mag + 1e-30);
+        }
+    }
+  }
+  set_kernel_level(best_kernel_level());
+}
