@@ -15,6 +15,7 @@
 #include <stdexcept>
 
 #include "engine/chat.hpp"
+#include "engine/cli_options.hpp"
 #include "engine/chat_stream.hpp"
 #include "engine/encoding.hpp"
 #include "engine/forward.hpp"
@@ -47,71 +48,6 @@ constexpr const char* kGenerateUsage =
     "Streams the generated text. --chat (implied by --messages) renders the prompt with the V4 chat\n"
     "encoding; inside DSML tool-call markup tokens are chosen greedily. Defaults: greedy, -n 256,\n"
     "stop at the tokenizer's EOS. The tokenizer is read from --tokenizer or else the model folder.\n";
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-std::multimap<std::string, std::string> parse_multi(const std::vector<std::string>& args,
-                                                    const std::vector<std::string>& names, const std::vector<std::string>& switches,
-                                                    bool& help) {
-  std::multimap<std::string, std::string> o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      help = true;
-      continue;
-    }
-    if (std::find(switches.begin(), switches.end(), args[i]) != switches.end()) {
-      o.emplace(args[i], "");
-      continue;
-    }
-    if (std::find(names.begin(), names.end(), args[i]) == names.end()) throw UsageError("unexpected argument '" + args[i] + "'");
-    if (i + 1 >= args.size()) throw UsageError(args[i] + " needs a value");
-    o.emplace(args[i], args[i + 1]);
-    ++i;
-  }
-  return o;
-}
-
-std::map<std::string, std::string> parse(const std::vector<std::string>& args, const std::vector<std::string>& names,
-                                         bool& help) {
-  std::map<std::string, std::string> o;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      help = true;
-      continue;
-    }
-    bool known = false;
-    for (const auto& n : names) known |= args[i] == n;
-    if (!known) throw UsageError("unexpected argument '" + args[i] + "'");
-    if (i + 1 >= args.size()) throw UsageError(args[i] + " needs a value");
-    o[args[i]] = args[i + 1];
-    ++i;
-  }
-  return o;
-}
-
-long parse_count(const std::string& flag, const std::string& v) {
-  size_t used = 0;
-  long n = -1;
-  try {
-    n = std::stol(v, &used);
-  } catch (const std::exception&) {
-  }
-  if (used != v.size() || n < 0) throw UsageError(flag + " needs a non-negative integer, got '" + v + "'");
-  return n;
-}
-
-float parse_number(const std::string& flag, const std::string& v) {
-  size_t used = 0;
-  float x = NAN;
-  try {
-    x = std::stof(v, &used);
-  } catch (const std::exception&) {
-  }
-  if (used != v.size() || !std::isfinite(x)) throw UsageError(flag + " needs a number, got '" + v + "'");
-  return x;
-}
 
 std::string slurp(const std::string& file) {
   std::ifstream in(file, std::ios::binary);
@@ -160,7 +96,7 @@ int logits_command(const std::vector<std::string>& args) {
   bool help = false;
   std::map<std::string, std::string> o;
   try {
-    o = parse(args, {"--model", "--ids", "--out", "--prefill", "--mtp", "--threads"}, help);
+    o = parse_single_flags(args, {"--model", "--ids", "--out", "--prefill", "--mtp", "--threads"}, help);
     if (help) {
       std::cout << kLogitsUsage;
       return 0;
@@ -168,6 +104,7 @@ int logits_command(const std::vector<std::string>& args) {
     for (const char* need : {"--model", "--ids", "--out"})
       if (!o.count(need)) throw UsageError(std::string(need) + " is required");
     if (o.count("--threads")) set_thread_count(static_cast<int>(parse_count("--threads", o["--threads"])));
+    if (o.count("--prefill")) parse_count("--prefill", o["--prefill"]);
   } catch (const UsageError& e) {
     std::cerr << "dsv4 logits: " << e.what() << "\n" << kLogitsUsage;
     return 2;
@@ -211,7 +148,7 @@ int model_command(const std::vector<std::string>& args) {
   SynthDtype dtype = SynthDtype::F32;
   uint64_t seed = 0;
   try {
-    o = parse(std::vector<std::string>(args.begin() + 1, args.end()), {"--config", "--out", "--seed", "--dtype", "--tokenizer"}, help);
+    o = parse_single_flags(std::vector<std::string>(args.begin() + 1, args.end()), {"--config", "--out", "--seed", "--dtype", "--tokenizer"}, help);
     if (help) {
       std::cout << kSynthUsage;
       return 0;
@@ -243,7 +180,7 @@ int generate_command(const std::vector<std::string>& args) {
   GenerateOptions gen;
   auto one = [&](const std::string& k) { return o.find(k)->second; };
   try {
-    o = parse_multi(args,
+    o = parse_flags(args,
                     {"--model", "-p", "--messages", "--thinking", "-n", "--temperature", "--top-k", "--top-p", "--min-p",
                      "--seed", "--stop", "--tokenizer", "--threads"},
                     {"--chat"}, help);
