@@ -1,12 +1,6 @@
 #include "engine/forward_kernels.hpp"
 
-// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* placeholders
-// (GCC bug 105593, fixed in 13); the warning points into the header, so it is silenced there.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "engine/simd.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -3,13 +3,7 @@
 // forward_kernels.cpp at run time.
 #include "engine/forward_kernels_avx512.hpp"
 
-// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* placeholders
-// (GCC bug 105593, fixed in 13); the warning points into the header, so it is silenced there.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "engine/simd.hpp"
 
 #include <cstring>
 #include <vector>
@@ -18,12 +12,6 @@
 
 namespace dsv4::engine::avx512 {
 namespace {
-
-// Decoding streams each weight row once from memory; the hardware prefetcher alone keeps too
-// few lines in flight for a kernel that also computes, so the kernels ask this far ahead (bytes,
-// into the next rows when near the end of one): 4 KiB read 10-20% faster than 1 or 2 KiB here.
-constexpr int kPrefetchAhead = 4096;
-constexpr int kScaleRowsAhead = 4;  // rows
 
 // e2m1 code -> value; vpermps looks up with the low four bits of each lane only.
 DSV4_AVX512 __m512 fp4_table() {
@@ -67,16 +55,22 @@ DSV4_AVX512 __m512 bf16x16(const uint8_t* p) {
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
 }
 
-// Scale bytes to floats: 2^(s - 127) is the byte shifted into the exponent field, except for 0
-// (2^-127, a subnormal) and 255 (NaN), which the scalar conversion handles.
-DSV4_AVX512 void e8m0x16(const uint8_t* s, float* dst) {
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-  if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_setzero_si128()), _mm_cmpeq_epi8(b, _mm_set1_epi8(-1)))) == 0)
-    return _mm512_storeu_ps(dst, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(b), 23)));
-  for (int i = 0; i < 16; ++i) dst[i] = e8m0_to_float(s[i]);
-}
-
 }  // namespace
+
+// 2^(s - 127) is the byte shifted into the exponent field, except for 0 (2^-127, a subnormal)
+// and 255 (NaN), which the scalar conversion handles.
+DSV4_AVX512 void scales_to_float(const uint8_t* s, int n, float* dst) {
+  int i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
+    if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_setzero_si128()), _mm_cmpeq_epi8(b, _mm_set1_epi8(-1)))) == 0) {
+      _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(b), 23)));
+      continue;
+    }
+    for (int j = i; j < i + 16; ++j) dst[j] = e8m0_to_float(s[j]);
+  }
+  for (; i < n; ++i) dst[i] = e8m0_to_float(s[i]);
+}
 
 // Decoding FP4 is bound by shuffles, so each 16 codes take one: a qword of codes broadcast to
 // every lane pair, shifted right by 4q in pair q, leaves code q in lane 2q and code q + 8 in
@@ -98,12 +92,10 @@ DSV4_AVX512 void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, f
     // memory operand. The scales are a second stream from memory: fetched a few rows ahead.
     for (int b = 0; b < groups; b += 64)
       _mm_prefetch(reinterpret_cast<const char*>(s + static_cast<size_t>(kScaleRowsAhead) * w.scale_cols + b), _MM_HINT_T0);
-    int g = 0;
-    for (; g + 16 <= groups; g += 16) e8m0x16(s + g, scales.data() + g);
-    for (; g < groups; ++g) scales[g] = e8m0_to_float(s[g]);
+    scales_to_float(s, groups, scales.data());
     const float* sc = scales.data();
     __m512 tot[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    g = 0;
+    int g = 0;
     for (; g + 4 <= groups; g += 4) {
       _mm_prefetch(reinterpret_cast<const char*>(p) + g * 16 + kPrefetchAhead, _MM_HINT_T0);  // one line per step
 #pragma GCC unroll 4

@@ -1,13 +1,9 @@
 #include "engine/forward_kernels_bf16dot.hpp"
 
-// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* placeholders
-// (GCC bug 105593, fixed in 13); the warning points into the header, so it is silenced there.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "engine/forward_kernels_avx512.hpp"
+#include "engine/simd.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -15,11 +11,6 @@
 
 namespace dsv4::engine::bf16dot {
 namespace {
-
-// Decoding streams each row once: the kernel asks for the weights this far ahead (bytes, into
-// the next rows near a row's end), which kept more misses in flight than 1 or 2 KiB did.
-constexpr int kPrefetchAhead = 4096;
-constexpr int kScaleRowsAhead = 4;
 
 // code -> bfloat16 bits of its e2m1 value; vpermw reads the low five bits of an index word, so
 // the table repeats after 16 and a word holding a whole code byte looks up its low nibble.
@@ -45,15 +36,6 @@ DSV4_BF16DOT void split32(__m512 a, __m512 b, uint16_t* hi, uint16_t* lo) {
   const __m512 rb = _mm512_sub_ps(b, bf16_to_f32(_mm512_extracti64x4_epi64(h, 1)));
   _mm512_storeu_si512(hi, h);
   _mm512_storeu_si512(lo, reinterpret_cast<__m512i>(_mm512_cvtne2ps_pbh(rb, ra)));
-}
-
-// Scale bytes to floats: 2^(s - 127) is the byte shifted into the exponent field, except for 0
-// (2^-127, a subnormal) and 255 (NaN), which the scalar conversion handles.
-DSV4_BF16DOT void e8m0x16(const uint8_t* s, float* dst) {
-  const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s));
-  if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_setzero_si128()), _mm_cmpeq_epi8(b, _mm_set1_epi8(-1)))) == 0)
-    return _mm512_storeu_ps(dst, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(b), 23)));
-  for (int i = 0; i < 16; ++i) dst[i] = e8m0_to_float(s[i]);
 }
 
 // The dot products of one 64-column chunk (see rows_dot_fp4), unscaled: lanes 0-7 hold the
@@ -108,10 +90,8 @@ DSV4_BF16DOT void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, 
     // for rows ahead, as the codes are.
     for (int b = 0; b < groups; b += 64)
       _mm_prefetch(reinterpret_cast<const char*>(s) + static_cast<size_t>(kScaleRowsAhead) * w.scale_cols + b, _MM_HINT_T0);
-    int g = 0;
-    for (; g + 16 <= groups; g += 16) e8m0x16(s + g, scales.data() + g);
-    for (; g < groups; ++g) scales[g] = e8m0_to_float(s[g]);
-    for (; g < static_cast<int>(scales.size()); ++g) scales[g] = 0;  // the missing half of a last chunk
+    avx512::scales_to_float(s, groups, scales.data());
+    std::fill(scales.begin() + groups, scales.end(), 0.0f);  // the missing half of a last chunk
     __m512 tot0 = _mm512_setzero_ps(), tot1 = _mm512_setzero_ps();
     // Steps of 256 columns (128 bytes, two cache lines, eight scales), then 64 at a time.
     int c = 0;

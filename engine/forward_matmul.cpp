@@ -2,12 +2,7 @@
 
 #include "engine/forward_kernels.hpp"
 
-// See forward_kernels.cpp: GCC 12's AVX-512 headers warn about their own placeholders.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+#include "engine/simd.hpp"
 
 #include <algorithm>
 #include <vector>

@@ -1,10 +1,7 @@
 // dsv4 bench engine: the forward pass against the machine's own limits, measured in one run —
-// memory bandwidth (a STREAM-like copy) for decoding, FMA throughput (GEMM peak) for prefill.
-#pragma GCC diagnostic push  // GCC 12's AVX-512 headers warn about their own placeholders
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <immintrin.h>
-#pragma GCC diagnostic pop
+// memory bandwidth (a STREAM-like copy, and read-only streaming) for decoding, FMA throughput
+// (GEMM peak) for prefill.
+#include "engine/simd.hpp"
 
 #include <time.h>
 
