@@ -265,6 +265,49 @@ std::vector<std::vector<int>> indexer_select(const Ctx& cx, const Indexer& ix, L
   return picks;
 }
 
+// Buffers of attend, kept across the tokens of a chunk.
+struct Scratch {
+  Vec K, KT, S, P, OT, z;
+};
+
+// §6 for one token and all H heads: o_h = sum_j softmax_j(q_h . k_j / sqrt(d), with the head's
+// sink) k_j. The heads share one set of keys (a single kv head), so scores and weighted sums
+// are two blocked products, keys x heads and dims x heads, split over the threads.
+void attend(const std::vector<const float*>& keys, const float* q, int H, int d, const Vec& sink, float* o, Scratch& b) {
+  constexpr int kBlock = 32;
+  auto blocks = [](int n) { return (static_cast<size_t>(n) + kBlock - 1) / kBlock; };
+  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
+  const int nk = static_cast<int>(keys.size());
+  b.K.resize(static_cast<size_t>(nk) * d);
+  b.S.resize(static_cast<size_t>(nk) * H);
+  parallel_for(blocks(nk), [&](size_t lo, size_t hi) {  // S[j][h] = k_j . q_h
+    const int j0 = static_cast<int>(lo) * kBlock, j1 = std::min(nk, static_cast<int>(hi) * kBlock);
+    for (int j = j0; j < j1; ++j) std::copy_n(keys[j], d, b.K.begin() + static_cast<size_t>(j) * d);
+    dot_products(b.K.data() + static_cast<size_t>(j0) * d, d, j1 - j0, q, d, H, d, b.S.data() + static_cast<size_t>(j0) * H);
+  });
+  b.P.resize(static_cast<size_t>(H) * nk);
+  b.z.resize(H);
+  parallel_for(H, [&](size_t lo, size_t hi) {  // P[h][j], and z[h] the softmax denominator
+    for (size_t h = lo; h < hi; ++h) {
+      float mx = sink[h];
+      for (int j = 0; j < nk; ++j) mx = std::max(mx, b.S[static_cast<size_t>(j) * H + h] * scale);
+      float sum = std::exp(sink[h] - mx);
+      for (int j = 0; j < nk; ++j) sum += b.P[h * nk + j] = std::exp(b.S[static_cast<size_t>(j) * H + h] * scale - mx);
+      b.z[h] = sum;
+    }
+  });
+  b.KT.resize(static_cast<size_t>(d) * nk);
+  b.OT.resize(static_cast<size_t>(d) * H);
+  parallel_for(blocks(d), [&](size_t lo, size_t hi) {  // OT[i][h] = sum_j K[j][i] P[h][j]
+    const int i0 = static_cast<int>(lo) * kBlock, i1 = std::min(d, static_cast<int>(hi) * kBlock);
+    for (int j = 0; j < nk; ++j)
+      for (int i = i0; i < i1; ++i) b.KT[static_cast<size_t>(i) * nk + j] = b.K[static_cast<size_t>(j) * d + i];
+    dot_products(b.KT.data() + static_cast<size_t>(i0) * nk, nk, i1 - i0, b.P.data(), nk, H, nk, b.OT.data() + static_cast<size_t>(i0) * H);
+  });
+  for (int h = 0; h < H; ++h)
+    for (int i = 0; i < d; ++i) o[static_cast<size_t>(h) * d + i] = b.OT[static_cast<size_t>(i) * H + h] / b.z[h];
+}
+
 // §6: attention of the chunk's tokens; returns [ntok, D].
 Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Vec& xn, int ntok, int64_t p0,
               std::vector<std::vector<int>>* picks_out) {
@@ -315,14 +358,8 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
   const float* entries = st.compressor.entries.data();
 
   Vec o(static_cast<size_t>(ntok) * H * d);
-  const float scale = 1.0f / std::sqrt(static_cast<float>(d));
-  // Token by token: the heads share one set of keys (a single kv head), so scores and weighted
-  // sums are two blocked products, keys x heads and dims x heads, split over the threads.
-  constexpr int kBlock = 32;
-  auto blocks = [](int n) { return (static_cast<size_t>(n) + kBlock - 1) / kBlock; };
+  Scratch scratch;
   std::vector<const float*> keys;
-  Vec K, KT, S, P, OT;
-  std::vector<float> z(H);
   for (int t = 0; t < ntok; ++t) {
     const int64_t pos = p0 + t;
     keys.clear();
@@ -331,38 +368,9 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
       for (int64_t w = 0; w < (pos + 1) / 128; ++w) keys.push_back(entries + w * d);
     if (a.ratio == 4)
       for (int w : picks[t]) keys.push_back(entries + static_cast<size_t>(w) * d);
-    const int nk = static_cast<int>(keys.size());
-    const float* qt = q.data() + static_cast<size_t>(t) * H * d;
-    K.resize(static_cast<size_t>(nk) * d);
-    S.resize(static_cast<size_t>(nk) * H);
-    parallel_for(blocks(nk), [&](size_t b, size_t e) {  // S[j][h] = k_j . q_h
-      const int j0 = static_cast<int>(b) * kBlock, j1 = std::min(nk, static_cast<int>(e) * kBlock);
-      for (int j = j0; j < j1; ++j) std::copy_n(keys[j], d, K.begin() + static_cast<size_t>(j) * d);
-      dot_products(K.data() + static_cast<size_t>(j0) * d, d, j1 - j0, qt, d, H, d, S.data() + static_cast<size_t>(j0) * H);
-    });
-    P.resize(static_cast<size_t>(H) * nk);
-    parallel_for(H, [&](size_t b, size_t e) {  // softmax with the head's sink: P[h][j], z[h]
-      for (size_t h = b; h < e; ++h) {
-        float mx = a.sink[h];
-        for (int j = 0; j < nk; ++j) mx = std::max(mx, S[static_cast<size_t>(j) * H + h] * scale);
-        float sum = std::exp(a.sink[h] - mx);
-        for (int j = 0; j < nk; ++j) sum += P[h * nk + j] = std::exp(S[static_cast<size_t>(j) * H + h] * scale - mx);
-        z[h] = sum;
-      }
-    });
-    KT.resize(static_cast<size_t>(d) * nk);
-    OT.resize(static_cast<size_t>(d) * H);
-    parallel_for(blocks(d), [&](size_t b, size_t e) {  // OT[i][h] = sum_j K[j][i] P[h][j]
-      const int i0 = static_cast<int>(b) * kBlock, i1 = std::min(d, static_cast<int>(e) * kBlock);
-      for (int j = 0; j < nk; ++j)
-        for (int i = i0; i < i1; ++i) KT[static_cast<size_t>(i) * nk + j] = K[static_cast<size_t>(j) * d + i];
-      dot_products(KT.data() + static_cast<size_t>(i0) * nk, nk, i1 - i0, P.data(), nk, H, nk, OT.data() + static_cast<size_t>(i0) * H);
-    });
-    for (int h = 0; h < H; ++h) {
-      float* oh = o.data() + (static_cast<size_t>(t) * H + h) * d;
-      for (int i = 0; i < d; ++i) oh[i] = OT[static_cast<size_t>(i) * H + h] / z[h];
-      rope.apply(oh, d, pos, -1);
-    }
+    float* ot = o.data() + static_cast<size_t>(t) * H * d;
+    attend(keys, q.data() + static_cast<size_t>(t) * H * d, H, d, a.sink, ot, scratch);
+    for (int h = 0; h < H; ++h) rope.apply(ot + static_cast<size_t>(h) * d, d, pos, -1);
   }
   if (picks_out) *picks_out = std::move(picks);
 
