@@ -23,6 +23,7 @@ void cpu_relax() {
 // the next loop before they sleep: a token's loops then find them awake, and an idle engine
 // costs at most this much CPU after its last loop.
 constexpr auto kSpin = std::chrono::milliseconds(2);
+constexpr int kPureSpins = 1024;  // pause instructions before a spinning thread starts yielding
 
 // A fixed set of workers; the calling thread works too. A loop is "open" while its chunks are
 // handed out; `active_` counts the workers inside it, so the caller returns only when none is.
@@ -59,7 +60,7 @@ class Pool {
     // itself in active_ before it looks at open_, and this thread closes before it counts).
     open_.store(false);
     for (int spins = 0; active_.load() != 0; ++spins) {
-      if (spins < 4096) cpu_relax();
+      if (spins < kPureSpins) cpu_relax();
       else std::this_thread::yield();  // the worker may have lost its CPU: give it back
     }
     fn_ = nullptr;
@@ -74,13 +75,20 @@ class Pool {
     }
   }
 
-  // Spins for the next generation, then sleeps; false when the pool is stopping.
+  // Spins for the next generation, then sleeps; false when the pool is stopping. Past its first
+  // microseconds the spin yields the CPU at each check: with more threads than free CPUs (other
+  // load, or --threads above the core count) a spinning worker would otherwise hold a CPU that
+  // a working thread waits for.
   bool await(uint64_t seen) {
     const auto until = std::chrono::steady_clock::now() + kSpin;
     for (int spins = 1;; ++spins) {
       if (generation_.load() != seen) return !stop_.load();
-      cpu_relax();
-      if (spins % 256 == 0 && std::chrono::steady_clock::now() > until) break;
+      if (spins < kPureSpins) {
+        cpu_relax();
+        continue;
+      }
+      std::this_thread::yield();
+      if (spins % 64 == 0 && std::chrono::steady_clock::now() > until) break;
     }
     std::unique_lock<std::mutex> lock(sleep_mu_);
     sleepers_.fetch_add(1);
