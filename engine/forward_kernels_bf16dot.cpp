@@ -40,9 +40,10 @@ DSV4_BF16DOT void split32(__m512 a, __m512 b, uint16_t* hi, uint16_t* lo) {
 
 // The dot products of one 64-column chunk (see rows_dot_fp4), unscaled: lanes 0-7 hold the
 // first scale group's share, lanes 8-15 the second's.
-DSV4_BF16DOT inline __attribute__((always_inline)) __m512 chunk(const uint8_t* p, int c, int in, __m512i table, const uint16_t* xh, const uint16_t* xl) {
-  const __mmask32 bytes = c + 64 <= in ? ~__mmask32{0} : __mmask32{0xffff};  // a last chunk may be half
-  const __m512i codes = _mm512_cvtepu8_epi16(_mm256_maskz_loadu_epi8(bytes, p + c / 2));
+template <bool kHalf>  // the last chunk of a row whose width is an odd multiple of 32
+DSV4_BF16DOT inline __attribute__((always_inline)) __m512 chunk(const uint8_t* p, int c, __m512i table, const uint16_t* xh, const uint16_t* xl) {
+  const __m256i bytes = kHalf ? _mm256_maskz_loadu_epi8(0xffff, p + c / 2) : _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + c / 2));
+  const __m512i codes = _mm512_cvtepu8_epi16(bytes);
   const __m512bh lo = reinterpret_cast<__m512bh>(_mm512_permutexvar_epi16(codes, table));
   const __m512bh hi = reinterpret_cast<__m512bh>(_mm512_permutexvar_epi16(_mm512_srli_epi16(codes, 4), table));
   __m512 a = _mm512_dpbf16_ps(_mm512_setzero_ps(), lo, xv(xh + c));
@@ -83,6 +84,7 @@ DSV4_BF16DOT void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, 
                             _mm512_setr_epi32(6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7)};
   const size_t row_bytes = static_cast<size_t>(in) / 2;
   const uint16_t *hp = xh.data(), *lp = xl.data();
+  float* sp = scales.data();
   for (int row = r0; row < r1; ++row) {
     const uint8_t* p = w.data + static_cast<size_t>(row) * row_bytes;
     const uint8_t* s = w.scale + static_cast<size_t>(row) * w.scale_cols;
@@ -90,23 +92,24 @@ DSV4_BF16DOT void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, 
     // for rows ahead, as the codes are.
     for (int b = 0; b < groups; b += 64)
       _mm_prefetch(reinterpret_cast<const char*>(s) + static_cast<size_t>(kScaleRowsAhead) * w.scale_cols + b, _MM_HINT_T0);
-    avx512::scales_to_float(s, groups, scales.data());
-    std::fill(scales.begin() + groups, scales.end(), 0.0f);  // the missing half of a last chunk
+    avx512::scales_to_float(s, groups, sp);
+    std::fill(sp + groups, sp + scales.size(), 0.0f);  // the missing half of a last chunk
     __m512 tot0 = _mm512_setzero_ps(), tot1 = _mm512_setzero_ps();
     // Steps of 256 columns (128 bytes, two cache lines, eight scales), then 64 at a time.
     int c = 0;
     for (; c + 256 <= padded; c += 256) {
       _mm_prefetch(reinterpret_cast<const char*>(p) + c / 2 + kPrefetchAhead, _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(p) + c / 2 + 64 + kPrefetchAhead, _MM_HINT_T0);
-      const __m512 eight = _mm512_castps256_ps512(_mm256_loadu_ps(scales.data() + c / 32));
-      tot0 = _mm512_fmadd_ps(chunk(p, c, in, table, hp, lp), _mm512_permutexvar_ps(pairs[0], eight), tot0);
-      tot1 = _mm512_fmadd_ps(chunk(p, c + 64, in, table, hp, lp), _mm512_permutexvar_ps(pairs[1], eight), tot1);
-      tot0 = _mm512_fmadd_ps(chunk(p, c + 128, in, table, hp, lp), _mm512_permutexvar_ps(pairs[2], eight), tot0);
-      tot1 = _mm512_fmadd_ps(chunk(p, c + 192, in, table, hp, lp), _mm512_permutexvar_ps(pairs[3], eight), tot1);
+      const __m512 eight = _mm512_castps256_ps512(_mm256_loadu_ps(sp + c / 32));
+      tot0 = _mm512_fmadd_ps(chunk<false>(p, c, table, hp, lp), _mm512_permutexvar_ps(pairs[0], eight), tot0);
+      tot1 = _mm512_fmadd_ps(chunk<false>(p, c + 64, table, hp, lp), _mm512_permutexvar_ps(pairs[1], eight), tot1);
+      tot0 = _mm512_fmadd_ps(chunk<false>(p, c + 128, table, hp, lp), _mm512_permutexvar_ps(pairs[2], eight), tot0);
+      tot1 = _mm512_fmadd_ps(chunk<false>(p, c + 192, table, hp, lp), _mm512_permutexvar_ps(pairs[3], eight), tot1);
     }
     for (; c < padded; c += 64) {
-      const __m512 two = _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(scales.data() + c / 32))));
-      tot0 = _mm512_fmadd_ps(chunk(p, c, in, table, hp, lp), _mm512_permutexvar_ps(pairs[0], two), tot0);
+      const __m512 two = _mm512_castps128_ps512(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(sp + c / 32))));
+      const __m512 a = c + 64 <= in ? chunk<false>(p, c, table, hp, lp) : chunk<true>(p, c, table, hp, lp);
+      tot0 = _mm512_fmadd_ps(a, _mm512_permutexvar_ps(pairs[0], two), tot0);
     }
     y[row - r0] = _mm512_reduce_add_ps(_mm512_add_ps(tot0, tot1));
   }
