@@ -116,49 +116,60 @@ DSV4_AVX512 void rows_dot_fp4(const Linear& w, int r0, int r1, const float* x, f
   }
 }
 
-// 128 columns of one FP8 row against x, unscaled; a block cut by the row's end is masked to
-// its width.
-DSV4_AVX512 inline __attribute__((always_inline)) __m512 fp8_block(const uint8_t* p, const float* x, int k0, int k1) {
+// 128 columns of one FP8 row against x, unscaled.
+DSV4_AVX512 inline __attribute__((always_inline)) __m512 fp8_block(const uint8_t* p, const float* x) {
   __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
-  if (k1 - k0 == 128) {
 #pragma GCC unroll 4
-    for (int k = k0; k < k0 + 128; k += 32) {
-      a0 = _mm512_fmadd_ps(e4m3x16(p + k), _mm512_loadu_ps(x + k), a0);
-      a1 = _mm512_fmadd_ps(e4m3x16(p + k + 16), _mm512_loadu_ps(x + k + 16), a1);
-    }
-    return _mm512_add_ps(a0, a1);
+  for (int k = 0; k < 128; k += 32) {
+    a0 = _mm512_fmadd_ps(e4m3x16(p + k), _mm512_loadu_ps(x + k), a0);
+    a1 = _mm512_fmadd_ps(e4m3x16(p + k + 16), _mm512_loadu_ps(x + k + 16), a1);
   }
-  for (int k = k0; k < k1; k += 16) {
-    const __mmask16 m = k + 16 <= k1 ? 0xffff : static_cast<__mmask16>((1u << (k1 - k)) - 1);
+  return _mm512_add_ps(a0, a1);
+}
+
+// The last, partial block of a row: masked to its width.
+DSV4_AVX512 __m512 fp8_partial_block(const uint8_t* p, const float* x, int width) {
+  __m512 a = _mm512_setzero_ps();
+  for (int k = 0; k < width; k += 16) {
+    const __mmask16 m = k + 16 <= width ? 0xffff : static_cast<__mmask16>((1u << (width - k)) - 1);
     const __m512i b = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m, p + k));
     const __m512 v = _mm512_castsi512_ps(_mm512_and_si512(_mm512_slli_epi32(b, 20), _mm512_set1_epi32(static_cast<int>(0x87F00000u))));
-    a0 = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m, x + k), a0);
+    a = _mm512_fmadd_ps(v, _mm512_maskz_loadu_ps(m, x + k), a);
   }
-  return a0;
+  return a;
 }
 
 // The weights come out of e4m3x16 as 2^-120 times their value, down to 2^-135 (subnormal
 // codes lower still), so products with small activations would fall into float32's subnormal
 // range and lose bits. x times 2^64 lifts every product well clear of it (exact: a power of
 // two; |x| would have to pass 2^64 to overflow); the block sums are scaled back by 2^56.
+// A 128-row band shares its scales: they are converted once per band.
 DSV4_AVX512 void rows_dot_fp8(const Linear& w, int r0, int r1, const float* x, float* y) {
-  thread_local std::vector<float> lifted;
+  thread_local std::vector<float> lifted, band_scales;
   lifted.resize(w.in);
+  band_scales.resize(w.scale_cols);
   int k = 0;
   for (; k + 16 <= w.in; k += 16) _mm512_storeu_ps(lifted.data() + k, _mm512_mul_ps(_mm512_loadu_ps(x + k), _mm512_set1_ps(0x1p64f)));
   for (; k < w.in; ++k) lifted[k] = x[k] * 0x1p64f;
   const float* xl = lifted.data();
-  for (int row = r0; row < r1; ++row) {
+  float* sc = band_scales.data();
+  const int full = w.in / 128 * 128;
+  const __m512 unlift = _mm512_set1_ps(0x1p56f);
+  for (int row = r0, band = -1; row < r1; ++row) {
+    if (row / 128 != band) {
+      band = row / 128;
+      scales_to_float(w.scale + static_cast<size_t>(band) * w.scale_cols, w.scale_cols, sc);
+    }
     const uint8_t* p = w.data + static_cast<size_t>(row) * w.in;
-    const uint8_t* s = w.scale + static_cast<size_t>(row / 128) * w.scale_cols;
     __m512 total = _mm512_setzero_ps();
-    for (int k0 = 0; k0 < w.in; k0 += 128) {
+    // 2^56 first (exact), then the block scale: no overflow for large scales.
+    for (int k0 = 0; k0 < full; k0 += 128) {
       _mm_prefetch(reinterpret_cast<const char*>(p) + k0 + kPrefetchAhead, _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(p) + k0 + 64 + kPrefetchAhead, _MM_HINT_T0);
-      // 2^56 first (exact), then the block scale: no overflow for large scales.
-      const __m512 block = _mm512_mul_ps(fp8_block(p, xl, k0, std::min(w.in, k0 + 128)), _mm512_set1_ps(0x1p56f));
-      total = _mm512_fmadd_ps(block, _mm512_set1_ps(e8m0_to_float(s[k0 / 128])), total);
+      total = _mm512_fmadd_ps(_mm512_mul_ps(fp8_block(p + k0, xl + k0), unlift), _mm512_set1_ps(sc[k0 / 128]), total);
     }
+    if (full < w.in)
+      total = _mm512_fmadd_ps(_mm512_mul_ps(fp8_partial_block(p + full, xl + full, w.in - full), unlift), _mm512_set1_ps(sc[full / 128]), total);
     y[row - r0] = _mm512_reduce_add_ps(total);
   }
 }
