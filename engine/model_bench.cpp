@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -231,34 +232,51 @@ KernelLevel parse_kernel_level(const std::string& name) {
   throw UsageError("--kernels '" + name + "' is not one of scalar, avx2, avx512, avx512-bf16");
 }
 
-// Single-thread GB/s of the fused decode kernel on each stored format, per kernel level, best
-// of interleaved rounds (so load from other processes hits every level alike).
+// Single-thread GB/s of the fused decode kernel on each stored format, per kernel level: the
+// model's matrices of that format one after another, enough of them that the weights come
+// from memory as they do when decoding (192 MB; 16 MB for the scalar kernels, which are slow
+// enough not to care). Best of interleaved rounds, so load from other processes hits every
+// level alike.
 void kernel_table(const ModelWeights& m) {
-  const BlockWeights& b = m.layers.back();
-  const std::pair<const char*, const Linear*> mats[] = {
-      {"fp8 wq_b", &b.attn.wq_b}, {"fp4 expert w1", &b.moe.experts[0].w1}, {"bf16 head", &m.head}};
-  std::vector<float> x(std::max({b.attn.wq_b.in, b.moe.experts[0].w1.in, m.head.in}), 0.5f);
+  const WeightFormat formats[] = {WeightFormat::FP8Block, WeightFormat::FP4Group, WeightFormat::BF16};
+  std::map<WeightFormat, std::vector<const Linear*>> by_format;
+  int widest = 0;
+  auto add = [&](const Linear& l) {
+    by_format[l.format].push_back(&l);
+    widest = std::max(widest, l.in);
+  };
+  for (const BlockWeights& b : m.layers) {
+    for (const Linear* l : {&b.attn.wq_a, &b.attn.wq_b, &b.attn.wkv, &b.attn.wo_a, &b.attn.wo_b}) add(*l);
+    for (const Expert& e : b.moe.experts)
+      for (const Linear* l : {&e.w1, &e.w2, &e.w3}) add(*l);
+  }
+  add(m.head);
+  std::vector<float> x(widest, 0.5f), y;
   const KernelLevel saved = kernel_level();
-  std::map<std::pair<int, int>, double> best;
+  std::map<std::pair<int, WeightFormat>, double> best;
   for (int round = 0; round < 3; ++round)
     for (int level = 0; level <= static_cast<int>(best_kernel_level()); ++level) {
       set_kernel_level(static_cast<KernelLevel>(level));
-      for (int i = 0; i < 3; ++i) {
-        const Linear& w = *mats[i].second;
-        const int rows = std::min(w.out, 4096);
-        std::vector<float> y(rows);
+      const double budget = (level == 0 ? 16.0 : 192.0) * 1e6;
+      for (WeightFormat f : formats) {
+        double bytes = 0;
         const auto t = Clock::now();
-        rows_dot(w, 0, rows, x.data(), y.data());
-        const double gbs = static_cast<double>(w.stored_bytes()) * rows / w.out / seconds_since(t) / 1e9;
-        if (y[0] == 12345.0f) std::cout << "";
-        best[{level, i}] = std::max(best[{level, i}], gbs);
+        for (size_t i = 0; bytes < budget && !by_format[f].empty(); ++i) {
+          const Linear& w = *by_format[f][i % by_format[f].size()];
+          const int rows = static_cast<int>(std::min<double>(w.out, std::ceil((budget - bytes) / (w.stored_bytes() / w.out))));
+          y.resize(rows);
+          rows_dot(w, 0, rows, x.data(), y.data());
+          bytes += static_cast<double>(w.stored_bytes()) / w.out * rows;
+        }
+        if (bytes > 0) best[{level, f}] = std::max(best[{level, f}], bytes / seconds_since(t) / 1e9);
       }
     }
   set_kernel_level(saved);
-  std::cout << "decode kernel, one thread (GB/s of stored weights):";
+  std::cout << "decode kernels, one thread, weights from memory (GB/s of stored weights):";
   for (int level = 0; level <= static_cast<int>(best_kernel_level()); ++level) {
     std::cout << "\n  " << kernel_level_name(static_cast<KernelLevel>(level)) << ":";
-    for (int i = 0; i < 3; ++i) std::cout << " " << mats[i].first << " " << best[{level, i}];
+    for (WeightFormat f : formats)
+      if (best.count({level, f})) std::cout << " " << weight_format_name(f) << " " << best[{level, f}];
   }
   std::cout << "\n";
 }
