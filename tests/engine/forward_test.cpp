@@ -145,3 +145,36 @@ TEST_CASE("forward: the quantized case decodes within tolerance at every kernel 
   }
   set_kernel_level(best_kernel_level());
 }
+
+TEST_CASE("forward: a prompt longer than one internal chunk equals the same prompt fed in two calls") {
+  // forward splits long inputs into chunks of 1024 tokens; 2500 tokens make three of them, and
+  // the two-call split at 777 puts every boundary elsewhere. Each token's arithmetic does not
+  // depend on its chunk, so logits, streams, indexer picks and the final state are identical.
+  const std::string dir = golden_v4_dir("case4_quantized_checkpoint");
+  auto model = load_model(dir);
+  std::vector<int32_t> ids(2500);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<int32_t>((i * 7919 + 13) % model->config.vocab_size);
+  ForwardRequest want;
+  want.streams = true;
+  want.indexer_picks = true;
+  DecodeState whole = empty_state(model->config), split = empty_state(model->config);
+  ForwardOutput a = forward(*model, whole, ids, want);
+  ForwardOutput b1 = forward(*model, split, slice(ids, 0, 777), want);
+  ForwardOutput b2 = forward(*model, split, slice(ids, 777, ids.size()), want);
+  REQUIRE(a.logits.size() == ids.size() * static_cast<size_t>(model->config.vocab_size));
+  b1.logits.insert(b1.logits.end(), b2.logits.begin(), b2.logits.end());
+  b1.streams.insert(b1.streams.end(), b2.streams.begin(), b2.streams.end());
+  CHECK(a.logits == b1.logits);
+  CHECK(a.streams == b1.streams);
+  for (auto& [layer, picks] : b2.indexer_picks) b1.indexer_picks[layer].insert(b1.indexer_picks[layer].end(), picks.begin(), picks.end());
+  CHECK(a.indexer_picks == b1.indexer_picks);
+  CHECK(whole == split);
+  // Only the last row when asked for it, from the last chunk (one row takes the decode kernels,
+  // so equal within rounding, not bit for bit).
+  DecodeState again = empty_state(model->config);
+  ForwardRequest last;
+  last.last_logits_only = true;
+  const ForwardOutput l = forward(*model, again, ids, last);
+  REQUIRE(l.logits.size() == static_cast<size_t>(model->config.vocab_size));
+  CHECK(max_abs_diff(l.logits, std::vector<float>(a.logits.end() - model->config.vocab_size, a.logits.end())) < 1e-5f);
+}
