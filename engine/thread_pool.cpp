@@ -47,7 +47,7 @@ class Pool {
     std::lock_guard<std::mutex> one_loop_at_a_time(run_mu_);
     fn_ = &fn;
     n_ = n;
-    chunk_ = std::max<size_t>(1, n / (static_cast<size_t>(size()) * 4));
+    min_chunk_ = std::max<size_t>(1, n / (static_cast<size_t>(size()) * 16));
     next_.store(0, std::memory_order_relaxed);
     open_.store(true);
     generation_.fetch_add(1);
@@ -67,11 +67,17 @@ class Pool {
   }
 
  private:
+  // Chunks shrink as the loop drains, each half of what is left over the threads (down to a
+  // sixteenth of a thread's share): a thread slowed near the end (another process took its CPU,
+  // its rows streamed slower) keeps the others waiting for a small chunk only.
   void drain() {
     for (;;) {
-      const size_t b = next_.fetch_add(chunk_, std::memory_order_relaxed);
-      if (b >= n_) return;
-      (*fn_)(b, std::min(n_, b + chunk_));
+      size_t b = next_.load(std::memory_order_relaxed), e;
+      do {
+        if (b >= n_) return;
+        e = std::min(n_, b + std::max(min_chunk_, (n_ - b) / (2 * static_cast<size_t>(size()))));
+      } while (!next_.compare_exchange_weak(b, e, std::memory_order_relaxed));
+      (*fn_)(b, e);
     }
   }
 
@@ -115,7 +121,7 @@ class Pool {
   std::atomic<int> sleepers_{0}, active_{0};
   std::atomic<bool> open_{false};
   const std::function<void(size_t, size_t)>* fn_ = nullptr;
-  size_t n_ = 0, chunk_ = 1;
+  size_t n_ = 0, min_chunk_ = 1;
   std::atomic<size_t> next_{0};
 };
 
