@@ -26,18 +26,18 @@ void rms_norm_rows(Vec& x, int width, const Vec& w, float eps) {
   for (size_t r = 0; r < x.size() / width; ++r) rms_norm(x.data() + r * width, width, w.data(), eps);
 }
 
-// Rotary frequencies of one attention type (§5).
-struct Rope {
-  Vec freq;  // [r/2]
-  int dim = 0;
+// The rotation of one position: cos and sin of pos * f_i, computed once for all the heads
+// rotated there (a decoding step rotates some 200 vectors of each layer at one position).
+struct Rotation {
+  Vec cos, sin;
 
-  // Rotates the last `dim` channels of x[0..width) by angle sign*pos*f_i, pairs interleaved.
-  void apply(float* x, int width, int64_t pos, float sign = 1) const {
-    float* p = x + width - dim;
-    const float fpos = static_cast<float>(pos);
-    for (int i = 0; i < dim / 2; ++i) {
-      const float a = fpos * freq[i];
-      const float c = std::cos(a), s = sign * std::sin(a);
+  // Rotates the last 2 * cos.size() channels of x[0..width) by the angles (sign -1: back),
+  // pairs interleaved.
+  void apply(float* x, int width, float sign = 1) const {
+    const int pairs = static_cast<int>(cos.size());
+    float* p = x + width - 2 * pairs;
+    for (int i = 0; i < pairs; ++i) {
+      const float c = cos[i], s = sign * sin[i];
       const float u = p[2 * i], v = p[2 * i + 1];
       p[2 * i] = u * c - v * s;
       p[2 * i + 1] = u * s + v * c;
@@ -45,9 +45,24 @@ struct Rope {
   }
 };
 
+// Rotary frequencies of one attention type (§5).
+struct Rope {
+  Vec freq;  // [r/2]
+
+  Rotation at(int64_t pos) const {
+    Rotation r;
+    const float fpos = static_cast<float>(pos);
+    for (const float f : freq) {
+      const float a = fpos * f;
+      r.cos.push_back(std::cos(a));
+      r.sin.push_back(std::sin(a));
+    }
+    return r;
+  }
+};
+
 Rope make_rope(int r, double base, const YarnScaling* yarn) {
   Rope rope;
-  rope.dim = r;
   for (int i = 0; i < r / 2; ++i) rope.freq.push_back(static_cast<float>(1.0 / std::pow(base, 2.0 * i / r)));
   if (yarn && yarn->enabled) {
     const double two_pi = 2 * M_PI;
@@ -141,21 +156,29 @@ void hc_pre(const Ctx& cx, const HyperConnection& hc, const float* X, int ntok, 
   });
 }
 
-// §3: X[k] <- post[k] * y + sum_j M[j][k] X[j].
+// §3: X[k] <- post[k] * y + sum_j M[j][k] X[j]. Channel by channel (the inner loops run along
+// them), tokens split over the threads.
 void hc_post(const Ctx& cx, float* X, int ntok, const Vec& y, const Vec& post, const Vec& M) {
   const int n = cx.c.hc_mult, D = cx.c.hidden_size;
-  Vec out(static_cast<size_t>(n) * D);
-  for (int t = 0; t < ntok; ++t) {
-    float* Xt = X + static_cast<size_t>(t) * n * D;
-    const float* Mt = M.data() + static_cast<size_t>(t) * n * n;
-    for (int k = 0; k < n; ++k)
-      for (int d = 0; d < D; ++d) {
-        float s = post[t * n + k] * y[static_cast<size_t>(t) * D + d];
-        for (int j = 0; j < n; ++j) s += Mt[j * n + k] * Xt[j * D + d];
-        out[k * D + d] = s;
+  parallel_for(ntok, [&](size_t b, size_t e) {
+    Vec out(static_cast<size_t>(n) * D);
+    for (size_t t = b; t < e; ++t) {
+      float* Xt = X + t * n * D;
+      const float* Mt = M.data() + t * n * n;
+      const float* yt = y.data() + t * D;
+      for (int k = 0; k < n; ++k) {
+        float* o = out.data() + static_cast<size_t>(k) * D;
+        const float p = post[t * n + k];
+        for (int d = 0; d < D; ++d) o[d] = p * yt[d];
+        for (int j = 0; j < n; ++j) {
+          const float mjk = Mt[j * n + k];
+          const float* xj = Xt + static_cast<size_t>(j) * D;
+          for (int d = 0; d < D; ++d) o[d] += mjk * xj[d];
+        }
       }
-    std::copy(out.begin(), out.end(), Xt);
-  }
+      std::copy(out.begin(), out.end(), Xt);
+    }
+  });
 }
 
 // A compressor's two projections of the chunk's normed block input, K and G [ntok, width].
@@ -205,7 +228,7 @@ void compress(const Ctx& cx, const Compressor& w, CompressorState& st, const Pro
       entry[ch] = acc / z;
     }
     rms_norm(entry.data(), dc, w.norm.data(), cx.eps);
-    cx.compress_rope.apply(entry.data(), dc, win * m);
+    cx.compress_rope.at(win * m).apply(entry.data(), dc);
     st.entries.insert(st.entries.end(), entry.begin(), entry.end());
     // Keep only the rows a later entry still reads (the overlap half of this window for m = 4).
     const int64_t keep_from = m == 4 ? win * m : (win + 1) * m;
@@ -241,7 +264,8 @@ std::vector<std::vector<int>> indexer_select(const Ctx& cx, const Indexer& ix, L
     const int64_t pos = p0 + t;
     const int valid = static_cast<int>((pos + 1) / 4);
     float* qt = q.data() + static_cast<size_t>(t) * nI * c;
-    for (int h = 0; h < nI; ++h) cx.compress_rope.apply(qt + h * c, c, pos);
+    const Rotation rot = cx.compress_rope.at(pos);
+    for (int h = 0; h < nI; ++h) rot.apply(qt + h * c, c);
     score.resize(valid);
     parallel_for((static_cast<size_t>(valid) + kBlock - 1) / kBlock, [&](size_t b, size_t e) {
       thread_local Vec dots;
@@ -334,14 +358,17 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
     jobs.push_back(rows_of(a.indexer->wq_b, qr.data(), ntok, ix.q.data()));
   }
   matmul_many(jobs);
-  for (int t = 0; t < ntok; ++t)
-    for (int h = 0; h < H; ++h) {
-      float* qh = q.data() + (static_cast<size_t>(t) * H + h) * d;
+  std::vector<Rotation> rot(ntok);
+  for (int t = 0; t < ntok; ++t) rot[t] = rope.at(p0 + t);
+  parallel_for(static_cast<size_t>(ntok) * H, [&](size_t b, size_t e) {
+    for (size_t th = b; th < e; ++th) {
+      float* qh = q.data() + th * d;
       rms_norm(qh, d, nullptr, cx.eps);
-      rope.apply(qh, d, p0 + t);
+      rot[th / H].apply(qh, d);
     }
+  });
   rms_norm_rows(kv, d, a.kv_norm, cx.eps);
-  for (int t = 0; t < ntok; ++t) rope.apply(kv.data() + static_cast<size_t>(t) * d, d, p0 + t);
+  for (int t = 0; t < ntok; ++t) rot[t].apply(kv.data() + static_cast<size_t>(t) * d, d);
 
   // Window keys for positions [lo, p0 + ntok): remembered ones from the ring, then this chunk's.
   const int64_t lo = std::max<int64_t>(0, p0 - W + 1);
@@ -370,7 +397,7 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
       for (int w : picks[t]) keys.push_back(entries + static_cast<size_t>(w) * d);
     float* ot = o.data() + static_cast<size_t>(t) * H * d;
     attend(keys, q.data() + static_cast<size_t>(t) * H * d, H, d, a.sink, ot, scratch);
-    for (int h = 0; h < H; ++h) rope.apply(ot + static_cast<size_t>(h) * d, d, pos, -1);
+    for (int h = 0; h < H; ++h) rot[t].apply(ot + static_cast<size_t>(h) * d, d, -1);
   }
   if (picks_out) *picks_out = std::move(picks);
 
@@ -418,15 +445,21 @@ void run_experts(const Ctx& cx, std::vector<ExpertWork>& work) {
   }
   matmul_many(jobs);
   jobs.clear();
-  for (ExpertWork& w : work) {
-    for (size_t i = 0; i < w.a.size(); ++i) {
-      float u = w.a[i], v = w.b[i];
-      if (limit > 0) {
-        u = std::min(u, limit);
-        v = std::clamp(v, -limit, limit);
+  // The activations (an exp each, 14k a layer when decoding Flash) split over the threads too.
+  parallel_for(work.size(), [&](size_t b, size_t e) {
+    for (size_t k = b; k < e; ++k) {
+      ExpertWork& w = work[k];
+      for (size_t i = 0; i < w.a.size(); ++i) {
+        float u = w.a[i], v = w.b[i];
+        if (limit > 0) {
+          u = std::min(u, limit);
+          v = std::clamp(v, -limit, limit);
+        }
+        w.a[i] = u / (1 + std::exp(-u)) * v;
       }
-      w.a[i] = u / (1 + std::exp(-u)) * v;
     }
+  });
+  for (ExpertWork& w : work) {
     const int n = static_cast<int>(w.x.size() / D);
     w.y.resize(static_cast<size_t>(n) * D);
     jobs.push_back(rows_of(w.e->w2, w.a.data(), n, w.y.data()));
