@@ -57,18 +57,9 @@ DSV4_AVX512 __m512 bf16x16(const uint8_t* p) {
 
 }  // namespace
 
-// 2^(s - 127) is the byte shifted into the exponent field, except for 0 (2^-127, a subnormal)
-// and 255 (NaN), which the scalar conversion handles.
 DSV4_AVX512 void scales_to_float(const uint8_t* s, int n, float* dst) {
   int i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i));
-    if (_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(b, _mm_setzero_si128()), _mm_cmpeq_epi8(b, _mm_set1_epi8(-1)))) == 0) {
-      _mm512_storeu_ps(dst + i, _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu8_epi32(b), 23)));
-      continue;
-    }
-    for (int j = i; j < i + 16; ++j) dst[j] = e8m0_to_float(s[j]);
-  }
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, e8m0x16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i))));
   for (; i < n; ++i) dst[i] = e8m0_to_float(s[i]);
 }
 

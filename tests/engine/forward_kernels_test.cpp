@@ -91,15 +91,22 @@ TEST_CASE("kernels: widths that are not multiples of the vector length") {
   for (int i = 0; i < 2 * 13; ++i) bf16 += std::string{static_cast<char>(i * 11), static_cast<char>(0x3f + (i % 3))};
   std::vector<float> f;
   for (int i = 0; i < 2 * 13; ++i) f.push_back(0.25f * i - 2);
+  // FP4 rows of 224 columns: the 128-column chunks of the AVX512-BF16 kernel end 96 short.
+  std::string fp4, fp4_scale;
+  for (int i = 0; i < 3 * 112; ++i) fp4 += static_cast<char>(i * 73 + 5);
+  for (int i = 0; i < 3 * 7; ++i) fp4_scale += static_cast<char>(120 + i % 6);
   dsv4::test::write_safetensors(dir / "model.safetensors",
                                 {{"a.weight", "F8_E4M3", {3, 133}, fp8},
                                  {"a.scale", "F8_E8M0", {1, 2}, std::string("\x70\x80", 2)},
                                  {"b.weight", "BF16", {2, 13}, bf16},
-                                 {"c.weight", "F32", {2, 13}, dsv4::test::f32_bytes(f)}});
+                                 {"c.weight", "F32", {2, 13}, dsv4::test::f32_bytes(f)},
+                                 {"d.weight", "I8", {3, 112}, fp4},
+                                 {"d.scale", "F8_E8M0", {3, 7}, fp4_scale}});
   Checkpoint ck = Checkpoint::open(dir.path());
   check_rows(load_linear(ck, "a", 3, 133));
   check_rows(load_linear(ck, "b", 2, 13));
   check_rows(load_linear(ck, "c", 2, 13));
+  check_rows(load_linear(ck, "d", 3, 224));
 }
 
 TEST_CASE("kernels: batched matmul over odd row and token counts and row ranges") {
