@@ -42,6 +42,10 @@ class Checkpoint {
   const TensorView& get(const std::string& name) const;  // throws naming the missing tensor
   const std::map<std::string, TensorView>& tensors() const { return tensors_; }
   size_t mapped_bytes() const;
+  // How much of the mappings the kernel maps in 2 MiB pages (the rest in 4 KiB ones): files
+  // read from disk after opening come in whole; pages already cached in small folios (a file
+  // just written, for one) stay small until they leave the page cache.
+  size_t huge_page_bytes() const;
 
  private:
   Checkpoint() = default;
