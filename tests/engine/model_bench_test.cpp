@@ -32,6 +32,8 @@ TEST_CASE("bench engine: one run on a real-format checkpoint reports every measu
   CHECK(number_after(r.out, "prefill 8 tokens:") > 0);
   CHECK(number_after(r.out, "decode 8 tokens:") > 0);
   CHECK(number_after(r.out, "median of 1 rounds:") > 0);
+  CHECK(number_after(r.out, "threads take") > 0);  // the token at the kernels' own rates
+  CHECK(number_after(r.out, "decoding reaches") > 0);
   CHECK(number_after(r.out, "decode at 16384 tokens of context:") > 0);
   CHECK(number_after(r.out, "decode at 65536 tokens of context:") > 0);
   // The CSA layers' measured KV growth near the formula's (a window still open at the end has
