@@ -260,24 +260,23 @@ std::vector<std::vector<int>> indexer_select(const Ctx& cx, const Indexer& ix, L
   constexpr int kBlock = 64;
   std::vector<float> score;
   std::vector<std::pair<float, int>> scored;
+  Vec head_weights(nI);
   for (int t = 0; t < ntok; ++t) {
     const int64_t pos = p0 + t;
     const int valid = static_cast<int>((pos + 1) / 4);
     float* qt = q.data() + static_cast<size_t>(t) * nI * c;
     const Rotation rot = cx.compress_rope.at(pos);
     for (int h = 0; h < nI; ++h) rot.apply(qt + h * c, c);
+    for (int h = 0; h < nI; ++h) head_weights[h] = w[static_cast<size_t>(t) * nI + h] * wscale;
     score.resize(valid);
+    // An entry's score is relu(its products with the heads) . head_weights, vectorized: at 64k
+    // tokens of context a scalar loop here took a tenth of a decoding step.
     parallel_for((static_cast<size_t>(valid) + kBlock - 1) / kBlock, [&](size_t b, size_t e) {
       thread_local Vec dots;
       const int s0 = static_cast<int>(b) * kBlock, s1 = std::min(valid, static_cast<int>(e) * kBlock);
       dots.resize(static_cast<size_t>(s1 - s0) * nI);
       dot_products(keys + static_cast<size_t>(s0) * c, c, s1 - s0, qt, c, nI, c, dots.data());
-      for (int s = s0; s < s1; ++s) {
-        const float* ds = dots.data() + static_cast<size_t>(s - s0) * nI;
-        float sc = 0;
-        for (int h = 0; h < nI; ++h) sc += w[static_cast<size_t>(t) * nI + h] * wscale * std::max(0.0f, ds[h]);
-        score[s] = sc;
-      }
+      for (int s = s0; s < s1; ++s) score[s] = relu_dot(dots.data() + static_cast<size_t>(s - s0) * nI, head_weights.data(), nI);
     });
     scored.clear();
     for (int s = 0; s < valid; ++s) scored.push_back({score[s], s});

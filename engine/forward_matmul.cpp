@@ -10,40 +10,52 @@
 namespace dsv4::engine {
 namespace {
 
+// kRelu: a's elements count as max(a_i, 0) (a NaN as 0, as std::max(0.0f, a_i) has it).
+template <bool kRelu>
 float dot_scalar(const float* a, const float* b, int n) {
+  auto av = [&](int k) { return kRelu ? std::max(0.0f, a[k]) : a[k]; };
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int k = 0;
   for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) s[j] += a[k + j] * b[k + j];
+    for (int j = 0; j < 8; ++j) s[j] += av(k + j) * b[k + j];
   float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; k < n; ++k) t += a[k] * b[k];
+  for (; k < n; ++k) t += av(k) * b[k];
   return t;
 }
 
+template <bool kRelu>
+__attribute__((target("avx2,fma"))) inline __m256 load8(const float* p) {
+  const __m256 v = _mm256_loadu_ps(p);
+  return kRelu ? _mm256_max_ps(v, _mm256_setzero_ps()) : v;
+}
+
+template <bool kRelu>
 __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* b, int n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int k = 0;
   for (; k + 16 <= n; k += 16) {
-    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
-    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), s1);
+    s0 = _mm256_fmadd_ps(load8<kRelu>(a + k), _mm256_loadu_ps(b + k), s0);
+    s1 = _mm256_fmadd_ps(load8<kRelu>(a + k + 8), _mm256_loadu_ps(b + k + 8), s1);
   }
-  for (; k + 8 <= n; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+  for (; k + 8 <= n; k += 8) s0 = _mm256_fmadd_ps(load8<kRelu>(a + k), _mm256_loadu_ps(b + k), s0);
   s0 = _mm256_add_ps(s0, s1);
   __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
   h = _mm_add_ss(h, _mm_movehdup_ps(h));
   float t = _mm_cvtss_f32(h);
-  for (; k < n; ++k) t += a[k] * b[k];
+  for (; k < n; ++k) t += (kRelu ? std::max(0.0f, a[k]) : a[k]) * b[k];
   return t;
 }
 
 using DotFn = float (*)(const float*, const float*, int);
 const bool g_avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-const DotFn g_dot = g_avx2 ? dot_avx2 : dot_scalar;
+const DotFn g_dot = g_avx2 ? dot_avx2<false> : dot_scalar<false>;
+const DotFn g_relu_dot = g_avx2 ? dot_avx2<true> : dot_scalar<true>;
 
 }  // namespace
 
 float dot(const float* a, const float* b, int n) { return g_dot(a, b, n); }
+float relu_dot(const float* a, const float* b, int n) { return g_relu_dot(a, b, n); }
 
 void matmul(const Linear& w, const float* x, int n, float* y, int row_begin, int row_end) {
   const int rows = row_end - row_begin;

@@ -34,5 +34,7 @@ void matmul_many(const std::vector<MatmulJob>& jobs);
 void dot_products(const float* a, size_t lda, int m, const float* b, size_t ldb, int n, int k, float* c);
 
 float dot(const float* a, const float* b, int n);
+// sum_i max(a_i, 0) * b_i: a lightning-indexer score, its head products relu'd and weighted.
+float relu_dot(const float* a, const float* b, int n);
 
 }  // namespace dsv4::engine
