@@ -269,3 +269,19 @@ TEST_CASE("kernels: dot_products of row sets, for row counts off the 4-row block
   }
   set_kernel_level(best_kernel_level());
 }
+
+TEST_CASE("kernels: relu_dot weighs only the positive elements, NaN counting as zero") {
+  for (int n : {1, 7, 8, 17, 64, 100}) {
+    std::vector<float> a(n), b(n);
+    for (int i = 0; i < n; ++i) {
+      a[i] = std::sin(1.3f * i + 0.2f) * 3;  // about half negative
+      b[i] = std::cos(0.7f * i) + 0.25f;
+    }
+    if (n > 5) a[5] = NAN;
+    double want = 0, mag = 0;
+    for (int i = 0; i < n; ++i)
+      if (a[i] > 0) want += static_cast<double>(a[i]) * b[i], mag += std::fabs(static_cast<double>(a[i]) * b[i]);
+    INFO("n " << n);
+    CHECK(std::fabs(relu_dot(a.data(), b.data(), n) - want) <= 1e-6 * mag + 1e-30);
+  }
+}
