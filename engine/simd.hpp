@@ -1,6 +1,6 @@
 #pragma once
-// What the engine's SIMD code shares: <immintrin.h> without GCC 12's false warnings, and the
-// decode kernels' prefetch distances.
+// What the engine's SIMD code shares: <immintrin.h> without GCC 12's false warnings, the decode
+// kernels' prefetch distances and the E8M0 scale conversion.
 
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm512_undefined_* placeholders
 // (GCC bug 105593, fixed in 13); the warning points into the header, so it is silenced there.
