@@ -12,7 +12,7 @@ namespace dsv4::engine::bf16dot {
 namespace {
 
 // code -> bfloat16 bits of its e2m1 value; vpermw reads the low five bits of an index word, so
-// the table repeats after 16 and a word holding a whole code byte looks up its low nibble.
+// the table repeats after 16: the fifth bit belongs to the next nibble.
 DSV4_BF16DOT __m512i fp4_bf16_table() {
   alignas(64) uint16_t t[32];
   for (int i = 0; i < 32; ++i) {
@@ -133,12 +133,10 @@ DSV4_BF16DOT inline __attribute__((always_inline)) void dot_rows(const Linear& w
     }
   }
   for (; c < padded; c += 128) {
+    // The groups past a short last chunk's end read as byte 0: a finite scale for zero codes.
+    const __mmask16 have = static_cast<__mmask16>((1u << std::min(4, groups - c / 32)) - 1);
 #pragma GCC unroll 2
-    for (int r = 0; r < R; ++r) {
-      // The groups past a short last chunk's end read as byte 0: a finite scale for zero codes.
-      const __mmask16 have = static_cast<__mmask16>((1u << std::min(4, groups - c / 32)) - 1);
-      sc[r] = _mm512_permutexvar_ps(quad[0], e8m0x16(_mm_maskz_loadu_epi8(have, s[r] + c / 32)));
-    }
+    for (int r = 0; r < R; ++r) sc[r] = _mm512_permutexvar_ps(quad[0], e8m0x16(_mm_maskz_loadu_epi8(have, s[r] + c / 32)));
     chunk<R>(p, c, std::min(64, (in - c) / 2), table, xh, xl, sc, tot);
   }
 #pragma GCC unroll 2
