@@ -470,7 +470,7 @@ int bench_engine_command(const std::vector<std::string>& args) {
             << "% of the bandwidth's\n";
   if (const double k = kernel_bound_seconds(act, kernel_rates, thread_count()); k > 0)
     std::cout << "decode against the cores: the weights at the single-thread kernel rates on " << thread_count()
-              << " threads take " << 1e3 * k << " ms a token (" << 1 / k << " tok/s); decoding reaches "
+              << (thread_count() == 1 ? " thread take " : " threads take ") << 1e3 * k << " ms a token (" << 1 / k << " tok/s); decoding reaches "
               << 100 * k * decode_tokens / decode_s << "% of that\n";
   std::cout << "decode state: " << kv_before / 1e6 << " MB after prefill, " << state_bytes(st) / 1e6 << " MB after decode\n";
   // Long contexts: attention and the lightning indexer's scoring grow with the context while
