@@ -423,7 +423,9 @@ Vec attention(const Ctx& cx, const AttentionWeights& a, LayerState& st, const Ve
 // One expert's share of the chunk: the rows of xn routed to it, and their weights.
 struct ExpertWork {
   const Expert* e;
-  Vec x;                                       // [rows, D] (the shared expert: all of xn)
+  const float* x;                              // [n, D]: gathered, or xn itself for the shared expert
+  int n;
+  Vec gathered;                                // a routed expert's rows of xn
   std::vector<std::pair<int, float>> targets;  // (token, weight); empty for the shared expert
   Vec a, b, y;
 };
@@ -436,11 +438,10 @@ void run_experts(const Ctx& cx, std::vector<ExpertWork>& work) {
   const float limit = static_cast<float>(cx.c.swiglu_limit);
   std::vector<MatmulJob> jobs;
   for (ExpertWork& w : work) {
-    const int n = static_cast<int>(w.x.size() / D);
-    w.a.resize(static_cast<size_t>(n) * I);
+    w.a.resize(static_cast<size_t>(w.n) * I);
     w.b.resize(w.a.size());
-    jobs.push_back(rows_of(w.e->w1, w.x.data(), n, w.a.data()));
-    jobs.push_back(rows_of(w.e->w3, w.x.data(), n, w.b.data()));
+    jobs.push_back(rows_of(w.e->w1, w.x, w.n, w.a.data()));
+    jobs.push_back(rows_of(w.e->w3, w.x, w.n, w.b.data()));
   }
   matmul_many(jobs);
   jobs.clear();
@@ -459,9 +460,8 @@ void run_experts(const Ctx& cx, std::vector<ExpertWork>& work) {
     }
   });
   for (ExpertWork& w : work) {
-    const int n = static_cast<int>(w.x.size() / D);
-    w.y.resize(static_cast<size_t>(n) * D);
-    jobs.push_back(rows_of(w.e->w2, w.a.data(), n, w.y.data()));
+    w.y.resize(static_cast<size_t>(w.n) * D);
+    jobs.push_back(rows_of(w.e->w2, w.a.data(), w.n, w.y.data()));
   }
   matmul_many(jobs);
 }
@@ -497,15 +497,18 @@ Vec moe(const Ctx& cx, const MoeWeights& mw, const Vec& xn, const int32_t* ids, 
   }
   std::vector<ExpertWork> work(1);
   work[0].e = &mw.shared;
-  work[0].x = xn;
+  work[0].x = xn.data();
+  work[0].n = ntok;
   for (int e = 0; e < E; ++e) {
     if (routed[e].empty()) continue;
     ExpertWork& w = work.emplace_back();
     w.e = &mw.experts[e];
     w.targets = std::move(routed[e]);
-    w.x.resize(w.targets.size() * D);
+    w.n = static_cast<int>(w.targets.size());
+    w.gathered.resize(w.targets.size() * D);
     for (size_t r = 0; r < w.targets.size(); ++r)
-      std::copy_n(xn.begin() + static_cast<size_t>(w.targets[r].first) * D, D, w.x.begin() + r * D);
+      std::copy_n(xn.begin() + static_cast<size_t>(w.targets[r].first) * D, D, w.gathered.begin() + r * D);
+    w.x = w.gathered.data();  // stays valid when work grows: moving a vector keeps its buffer
   }
   run_experts(cx, work);
   Vec out = std::move(work[0].y);
