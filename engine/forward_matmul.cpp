@@ -12,14 +12,18 @@ namespace {
 
 // kRelu: a's elements count as max(a_i, 0) (a NaN as 0, as std::max(0.0f, a_i) has it).
 template <bool kRelu>
+float element(const float* a, int k) {
+  return kRelu ? std::max(0.0f, a[k]) : a[k];
+}
+
+template <bool kRelu>
 float dot_scalar(const float* a, const float* b, int n) {
-  auto av = [&](int k) { return kRelu ? std::max(0.0f, a[k]) : a[k]; };
   float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int k = 0;
   for (; k + 8 <= n; k += 8)
-    for (int j = 0; j < 8; ++j) s[j] += av(k + j) * b[k + j];
+    for (int j = 0; j < 8; ++j) s[j] += element<kRelu>(a, k + j) * b[k + j];
   float t = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-  for (; k < n; ++k) t += av(k) * b[k];
+  for (; k < n; ++k) t += element<kRelu>(a, k) * b[k];
   return t;
 }
 
@@ -43,7 +47,7 @@ __attribute__((target("avx2,fma"))) float dot_avx2(const float* a, const float* 
   h = _mm_add_ps(h, _mm_movehl_ps(h, h));
   h = _mm_add_ss(h, _mm_movehdup_ps(h));
   float t = _mm_cvtss_f32(h);
-  for (; k < n; ++k) t += (kRelu ? std::max(0.0f, a[k]) : a[k]) * b[k];
+  for (; k < n; ++k) t += element<kRelu>(a, k) * b[k];
   return t;
 }
 
