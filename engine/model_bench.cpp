@@ -74,15 +74,6 @@ __attribute__((target("avx2,fma"))) float read_sum(const float* p, size_t n) {
   return out[0] + out[1] + out[2] + out[3] + out[4] + out[5] + out[6] + out[7];
 }
 
-// Best of three parallel passes over 256 MiB each: a copy (bytes read plus bytes written, as
-// STREAM counts them) and a read-only pass. The larger is the bound decoding is held to; the
-// read-only one is what a decoder could reach at most. The buffers are made once: a sample then
-// adds no page faults or unmapping to the decoding around it.
-struct BandwidthSample {
-  Rate copy, read;
-  const Rate& bound() const { return copy.value > read.value ? copy : read; }
-};
-
 // Floats in memory of their own, asked for in 2 MiB pages as the checkpoint's mapping is: with
 // 4 KiB pages a copy measured 67 GB/s here, in 2 MiB ones 79-97.
 class PageBuffer {
@@ -102,6 +93,15 @@ class PageBuffer {
  private:
   float* data_;
   size_t n_;
+};
+
+// Best of three parallel passes over 256 MiB each: a copy (bytes read plus bytes written, as
+// STREAM counts them) and a read-only pass. The larger is the bound decoding is held to; the
+// read-only one is what a decoder could reach at most. The buffers are made once: a sample then
+// adds no page faults or unmapping to the decoding around it.
+struct BandwidthSample {
+  Rate copy, read;
+  const Rate& bound() const { return copy.value > read.value ? copy : read; }
 };
 
 class Bandwidth {
